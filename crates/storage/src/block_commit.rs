@@ -1,0 +1,287 @@
+//! Writing blocks: everything one block writes lands in one atomic RocksDB `WriteBatch`, and so
+//! does every move of the canonical head (including reorganisations).
+
+use crate::{
+    codec::{block_number_key, encode_account, encode_u256, storage_key, TxLocation},
+    ChainStore, MetaKey, StateDiff, StorageError, Table,
+};
+use alloy_consensus::{BlockBody, Header, ReceiptEnvelope, TxEnvelope};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Address, Bytes, B256};
+use alloy_rlp::Encodable;
+use rocksdb::WriteBatch;
+
+/// A block that was executed and validated, with everything needed to store it.
+#[derive(Debug, Clone)]
+pub struct ExecutedBlock {
+    /// Block hash (keccak of the RLP header).
+    pub hash: B256,
+    /// The header.
+    pub header: Header,
+    /// Transactions, ommers and withdrawals.
+    pub body: BlockBody<TxEnvelope>,
+    /// Recovered sender of each transaction.
+    pub senders: Vec<Address>,
+    /// Receipt of each transaction.
+    pub receipts: Vec<ReceiptEnvelope>,
+    /// What the block changed in the state.
+    pub diff: StateDiff,
+    /// Trie nodes created by the block's state root computation.
+    pub trie_nodes: Vec<(B256, Bytes)>,
+}
+
+impl ChainStore {
+    /// Stores an executed block. With `canonical`, the block must extend the canonical head and
+    /// becomes the new head (flat state, canonical index and tx lookups move with it); otherwise it
+    /// is kept as a side-branch block that a later [`ChainStore::set_canonical_head`] can adopt.
+    /// All of it is one atomic write.
+    pub fn commit_block(&self, block: &ExecutedBlock, canonical: bool) -> Result<(), StorageError> {
+        let mut batch = WriteBatch::default();
+        self.put_block_data(&mut batch, block);
+        let _guard = self.state_lock.write();
+        if canonical {
+            let head = self.head_hash()?;
+            if block.header.parent_hash != head {
+                return Err(StorageError::NotOnHead {
+                    block: block.hash,
+                    parent: block.header.parent_hash,
+                    head,
+                });
+            }
+            self.put_apply(
+                &mut batch,
+                block.hash,
+                block.header.number,
+                &block.body,
+                &block.diff,
+            );
+            batch.put_cf(
+                self.cf(Table::Metadata),
+                MetaKey::Head.key(),
+                block.hash.as_slice(),
+            );
+        }
+        self.write_batch(batch)?;
+        if canonical {
+            self.cache_apply(&block.diff);
+        }
+        Ok(())
+    }
+
+    /// Stores the genesis block of a fresh database: its state, header, canonical index and every
+    /// chain pointer (head = safe = finalized = genesis), plus the chain configuration.
+    pub fn commit_genesis(
+        &self,
+        block: &ExecutedBlock,
+        chain_config_json: &[u8],
+    ) -> Result<(), StorageError> {
+        let mut batch = WriteBatch::default();
+        self.put_block_data(&mut batch, block);
+        let _guard = self.state_lock.write();
+        self.put_apply(
+            &mut batch,
+            block.hash,
+            block.header.number,
+            &block.body,
+            &block.diff,
+        );
+        let meta = self.cf(Table::Metadata);
+        for key in [
+            MetaKey::Genesis,
+            MetaKey::Head,
+            MetaKey::Safe,
+            MetaKey::Finalized,
+        ] {
+            batch.put_cf(meta, key.key(), block.hash.as_slice());
+        }
+        batch.put_cf(meta, MetaKey::ChainConfig.key(), chain_config_json);
+        self.write_batch(batch)?;
+        self.cache.invalidate_state();
+        Ok(())
+    }
+
+    /// Makes the stored block `new_head` the canonical head: undoes canonical blocks above the
+    /// common ancestor and applies the new branch, in one atomic write. Returns the hashes of the
+    /// blocks that left the canonical chain (newest first) and of those that joined (oldest first).
+    pub fn set_canonical_head(
+        &self,
+        new_head: B256,
+    ) -> Result<(Vec<B256>, Vec<B256>), StorageError> {
+        let _guard = self.state_lock.write();
+        let old_head = self.head_hash()?;
+        if old_head == new_head {
+            return Ok((vec![], vec![]));
+        }
+        // Walk the new branch back to the canonical chain.
+        let mut branch = Vec::new();
+        let mut cursor = new_head;
+        let ancestor_number = loop {
+            let header = self
+                .header(&cursor)?
+                .ok_or(StorageError::MissingBlock(cursor))?;
+            if self.canonical_hash(header.number)? == Some(cursor) {
+                break header.number;
+            }
+            branch.push((cursor, header));
+            cursor = branch.last().expect("just pushed").1.parent_hash;
+        };
+        let old_head_number = self
+            .header(&old_head)?
+            .ok_or(StorageError::MissingBlock(old_head))?
+            .number;
+
+        let mut batch = WriteBatch::default();
+        let mut removed = Vec::new();
+        for number in (ancestor_number + 1..=old_head_number).rev() {
+            let hash = self
+                .canonical_hash(number)?
+                .ok_or(StorageError::MissingBlock(B256::ZERO))?;
+            let diff = self.state_diff(&hash)?;
+            let body = self.body(&hash)?.ok_or(StorageError::MissingBlock(hash))?;
+            self.put_undo(&mut batch, number, &body, &diff);
+            removed.push(hash);
+        }
+        let mut added = Vec::new();
+        for (hash, header) in branch.into_iter().rev() {
+            let diff = self.state_diff(&hash)?;
+            let body = self.body(&hash)?.ok_or(StorageError::MissingBlock(hash))?;
+            self.put_apply(&mut batch, hash, header.number, &body, &diff);
+            added.push(hash);
+        }
+        batch.put_cf(
+            self.cf(Table::Metadata),
+            MetaKey::Head.key(),
+            new_head.as_slice(),
+        );
+        self.write_batch(batch)?;
+        self.cache.invalidate_state();
+        Ok((removed, added))
+    }
+
+    /// The stored state diff of a block.
+    pub fn state_diff(&self, hash: &B256) -> Result<StateDiff, StorageError> {
+        let raw = self
+            .get(Table::StateDiffs, hash.as_slice())?
+            .ok_or(StorageError::MissingStateDiff(*hash))?;
+        StateDiff::decode(&raw).map_err(|e| StorageError::decode("state_diffs", e.to_string()))
+    }
+
+    /// Block data that does not depend on canonicality.
+    fn put_block_data(&self, batch: &mut WriteBatch, block: &ExecutedBlock) {
+        let key = block.hash.as_slice();
+        let mut header = Vec::with_capacity(block.header.length());
+        block.header.encode(&mut header);
+        batch.put_cf(self.cf(Table::Headers), key, header);
+        let mut body = Vec::with_capacity(block.body.length());
+        block.body.encode(&mut body);
+        batch.put_cf(self.cf(Table::Bodies), key, body);
+        let senders: Vec<u8> = block.senders.iter().flat_map(|a| a.0 .0).collect();
+        batch.put_cf(self.cf(Table::Senders), key, senders);
+        let mut receipts = Vec::new();
+        block.receipts.encode(&mut receipts);
+        batch.put_cf(self.cf(Table::Receipts), key, receipts);
+        batch.put_cf(self.cf(Table::StateDiffs), key, block.diff.encode());
+        for (hash, code) in &block.diff.new_code {
+            batch.put_cf(self.cf(Table::Bytecode), hash.as_slice(), code);
+        }
+        for (hash, node) in &block.trie_nodes {
+            batch.put_cf(self.cf(Table::TrieNodes), hash.as_slice(), node);
+        }
+    }
+
+    /// Moves the flat state and canonical indexes forward over a block.
+    fn put_apply(
+        &self,
+        batch: &mut WriteBatch,
+        hash: B256,
+        number: u64,
+        body: &BlockBody<TxEnvelope>,
+        diff: &StateDiff,
+    ) {
+        for account in &diff.accounts {
+            self.put_account(batch, &account.address, account.after.as_ref());
+            for slot in &account.storage {
+                self.put_slot(batch, &account.address, &slot.slot, slot.after);
+            }
+        }
+        batch.put_cf(
+            self.cf(Table::CanonicalHashes),
+            block_number_key(number),
+            hash.as_slice(),
+        );
+        for (index, tx) in body.transactions.iter().enumerate() {
+            let loc = TxLocation {
+                block_number: number,
+                index: index as u32,
+            };
+            batch.put_cf(
+                self.cf(Table::TxLocations),
+                tx.trie_hash().as_slice(),
+                loc.encode(),
+            );
+        }
+    }
+
+    /// Moves the flat state and canonical indexes back over a block.
+    fn put_undo(
+        &self,
+        batch: &mut WriteBatch,
+        number: u64,
+        body: &BlockBody<TxEnvelope>,
+        diff: &StateDiff,
+    ) {
+        for account in &diff.accounts {
+            self.put_account(batch, &account.address, account.before.as_ref());
+            for slot in &account.storage {
+                self.put_slot(batch, &account.address, &slot.slot, slot.before);
+            }
+        }
+        batch.delete_cf(self.cf(Table::CanonicalHashes), block_number_key(number));
+        for tx in &body.transactions {
+            batch.delete_cf(self.cf(Table::TxLocations), tx.trie_hash().as_slice());
+        }
+    }
+
+    fn put_account(
+        &self,
+        batch: &mut WriteBatch,
+        address: &Address,
+        account: Option<&alloy_trie::TrieAccount>,
+    ) {
+        match account {
+            Some(account) => batch.put_cf(
+                self.cf(Table::Accounts),
+                address.as_slice(),
+                encode_account(account),
+            ),
+            None => batch.delete_cf(self.cf(Table::Accounts), address.as_slice()),
+        }
+    }
+
+    fn put_slot(
+        &self,
+        batch: &mut WriteBatch,
+        address: &Address,
+        slot: &B256,
+        value: alloy_primitives::U256,
+    ) {
+        let key = storage_key(address, slot);
+        if value.is_zero() {
+            batch.delete_cf(self.cf(Table::Storage), key);
+        } else {
+            batch.put_cf(self.cf(Table::Storage), key, encode_u256(&value));
+        }
+    }
+
+    /// Updates cached canonical state after a forward move (caller holds the state lock).
+    fn cache_apply(&self, diff: &StateDiff) {
+        for account in &diff.accounts {
+            self.cache.accounts.insert(account.address, account.after);
+            for slot in &account.storage {
+                self.cache
+                    .storage
+                    .insert((account.address, slot.slot), slot.after);
+            }
+        }
+    }
+}

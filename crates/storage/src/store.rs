@@ -1,0 +1,284 @@
+//! The RocksDB handle: opening, raw table access, chain pointers and block reads.
+
+use crate::{
+    codec::{block_number_key, decode_b256, TxLocation},
+    state_cache::StateCache,
+    MetaKey, StorageError, Table,
+};
+use alloy_consensus::{BlockBody, Header, ReceiptEnvelope, TxEnvelope};
+use alloy_primitives::{Address, Bytes, B256};
+use alloy_rlp::Decodable;
+use parking_lot::RwLock;
+use rocksdb::{ColumnFamilyDescriptor, Options, WriteBatch, WriteOptions, DB};
+use std::path::Path;
+
+/// Tuning of the store.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// fsync the write-ahead log on every block commit (survives power loss, slower).
+    /// Without it every commit is still atomic and survives a process crash.
+    pub sync_writes: bool,
+    /// Entries of the account cache.
+    pub account_cache_entries: u64,
+    /// Entries of the storage-slot cache.
+    pub storage_cache_entries: u64,
+    /// Bytes of the bytecode and trie-node caches (each).
+    pub blob_cache_bytes: u64,
+    /// Keep everything in memory (RocksDB's memory environment): for tests and tools that
+    /// import throw-away chains. Nothing survives the process.
+    pub in_memory: bool,
+}
+
+impl StoreOptions {
+    /// Small caches, in memory: for tests and throw-away imports.
+    pub fn in_memory() -> Self {
+        Self {
+            account_cache_entries: 1 << 14,
+            storage_cache_entries: 1 << 14,
+            blob_cache_bytes: 8 << 20,
+            in_memory: true,
+            ..Self::default()
+        }
+    }
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            sync_writes: false,
+            account_cache_entries: 1 << 20,
+            storage_cache_entries: 1 << 21,
+            blob_cache_bytes: 256 << 20,
+            in_memory: false,
+        }
+    }
+}
+
+/// The chain database: blocks, receipts, canonical chain, flat state of the canonical head and
+/// trie nodes of every retained state root.
+///
+/// Readers and the single block writer may use it concurrently. State reads go through a moka
+/// cache that is updated under the same lock as the RocksDB write, so a reader never sees a
+/// value that a committed block changed.
+pub struct ChainStore {
+    pub(crate) db: DB,
+    pub(crate) cache: StateCache,
+    /// Held for reading by cached state reads and for writing while the canonical state changes.
+    pub(crate) state_lock: RwLock<()>,
+    pub(crate) options: StoreOptions,
+}
+
+impl std::fmt::Debug for ChainStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChainStore")
+            .field("path", &self.db.path())
+            .finish()
+    }
+}
+
+impl ChainStore {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: impl AsRef<Path>, options: StoreOptions) -> Result<Self, StorageError> {
+        let mut db_opts = Options::default();
+        db_opts.create_if_missing(true);
+        db_opts.create_missing_column_families(true);
+        db_opts.set_max_open_files(512);
+        db_opts.increase_parallelism(2);
+        if options.in_memory {
+            db_opts.set_env(&rocksdb::Env::mem_env()?);
+        }
+        let cfs = Table::ALL.iter().map(|t| {
+            let mut cf_opts = Options::default();
+            cf_opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
+            ColumnFamilyDescriptor::new(t.name(), cf_opts)
+        });
+        // RocksDB's memory environment only accepts absolute paths.
+        let path = if options.in_memory && path.as_ref().is_relative() {
+            Path::new("/fastevm-in-memory").join(path)
+        } else {
+            path.as_ref().to_path_buf()
+        };
+        let db = DB::open_cf_descriptors(&db_opts, path, cfs)?;
+        Ok(Self {
+            db,
+            cache: StateCache::new(&options),
+            state_lock: RwLock::new(()),
+            options,
+        })
+    }
+
+    pub(crate) fn cf(&self, table: Table) -> &rocksdb::ColumnFamily {
+        self.db
+            .cf_handle(table.name())
+            .expect("every table is opened in ChainStore::open")
+    }
+
+    /// Raw read of one key.
+    pub fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self.db.get_cf(self.cf(table), key)?)
+    }
+
+    pub(crate) fn write_batch(&self, batch: WriteBatch) -> Result<(), StorageError> {
+        let mut opts = WriteOptions::default();
+        opts.set_sync(self.options.sync_writes);
+        self.db.write_opt(batch, &opts)?;
+        Ok(())
+    }
+
+    /// Reads a chain pointer or other metadata.
+    pub fn meta(&self, key: MetaKey) -> Result<Option<Vec<u8>>, StorageError> {
+        self.get(Table::Metadata, key.key())
+    }
+
+    fn meta_hash(&self, key: MetaKey) -> Result<Option<B256>, StorageError> {
+        self.meta(key)?
+            .map(|v| decode_b256("metadata", &v))
+            .transpose()
+    }
+
+    /// Writes metadata atomically on its own (not part of a block).
+    pub fn put_meta(&self, key: MetaKey, value: &[u8]) -> Result<(), StorageError> {
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.cf(Table::Metadata), key.key(), value);
+        self.write_batch(batch)
+    }
+
+    /// Hash of the genesis block, if the database is initialised.
+    pub fn genesis_hash(&self) -> Result<Option<B256>, StorageError> {
+        self.meta_hash(MetaKey::Genesis)
+    }
+
+    /// Hash of the canonical head.
+    pub fn head_hash(&self) -> Result<B256, StorageError> {
+        self.meta_hash(MetaKey::Head)?
+            .ok_or(StorageError::NotInitialised)
+    }
+
+    /// Hash of the latest safe block (genesis until a forkchoice update sets it).
+    pub fn safe_hash(&self) -> Result<Option<B256>, StorageError> {
+        self.meta_hash(MetaKey::Safe)
+    }
+
+    /// Hash of the latest finalized block.
+    pub fn finalized_hash(&self) -> Result<Option<B256>, StorageError> {
+        self.meta_hash(MetaKey::Finalized)
+    }
+
+    /// Records the safe and finalized blocks of the latest forkchoice, atomically.
+    pub fn set_safe_and_finalized(&self, safe: B256, finalized: B256) -> Result<(), StorageError> {
+        let mut batch = WriteBatch::default();
+        let cf = self.cf(Table::Metadata);
+        batch.put_cf(cf, MetaKey::Safe.key(), safe.as_slice());
+        batch.put_cf(cf, MetaKey::Finalized.key(), finalized.as_slice());
+        self.write_batch(batch)
+    }
+
+    /// Header of any stored block.
+    pub fn header(&self, hash: &B256) -> Result<Option<Header>, StorageError> {
+        self.get(Table::Headers, hash.as_slice())?
+            .map(|v| {
+                Header::decode(&mut v.as_slice())
+                    .map_err(|e| StorageError::decode("headers", e.to_string()))
+            })
+            .transpose()
+    }
+
+    /// Header of the canonical head.
+    pub fn head_header(&self) -> Result<Header, StorageError> {
+        let head = self.head_hash()?;
+        self.header(&head)?.ok_or(StorageError::MissingBlock(head))
+    }
+
+    /// Body of any stored block.
+    pub fn body(&self, hash: &B256) -> Result<Option<BlockBody<TxEnvelope>>, StorageError> {
+        self.get(Table::Bodies, hash.as_slice())?
+            .map(|v| {
+                BlockBody::<TxEnvelope>::decode(&mut v.as_slice())
+                    .map_err(|e| StorageError::decode("bodies", e.to_string()))
+            })
+            .transpose()
+    }
+
+    /// Recovered senders of a block's transactions, in transaction order.
+    pub fn senders(&self, hash: &B256) -> Result<Option<Vec<Address>>, StorageError> {
+        let Some(raw) = self.get(Table::Senders, hash.as_slice())? else {
+            return Ok(None);
+        };
+        if !raw.len().is_multiple_of(20) {
+            return Err(StorageError::decode(
+                "senders",
+                "length is not a multiple of 20",
+            ));
+        }
+        Ok(Some(
+            raw.chunks_exact(20).map(Address::from_slice).collect(),
+        ))
+    }
+
+    /// Receipts of any stored block.
+    pub fn receipts(&self, hash: &B256) -> Result<Option<Vec<ReceiptEnvelope>>, StorageError> {
+        self.get(Table::Receipts, hash.as_slice())?
+            .map(|v| {
+                Vec::<ReceiptEnvelope>::decode(&mut v.as_slice())
+                    .map_err(|e| StorageError::decode("receipts", e.to_string()))
+            })
+            .transpose()
+    }
+
+    /// Hash of the canonical block at `number`.
+    pub fn canonical_hash(&self, number: u64) -> Result<Option<B256>, StorageError> {
+        self.get(Table::CanonicalHashes, &block_number_key(number))?
+            .map(|v| decode_b256("canonical_hashes", &v))
+            .transpose()
+    }
+
+    /// Whether `hash` is on the canonical chain.
+    pub fn is_canonical(&self, hash: &B256) -> Result<bool, StorageError> {
+        let Some(header) = self.header(hash)? else {
+            return Ok(false);
+        };
+        Ok(self.canonical_hash(header.number)?.as_ref() == Some(hash))
+    }
+
+    /// Location of a canonical transaction.
+    pub fn tx_location(&self, tx_hash: &B256) -> Result<Option<TxLocation>, StorageError> {
+        self.get(Table::TxLocations, tx_hash.as_slice())?
+            .map(|v| TxLocation::decode(&v))
+            .transpose()
+    }
+
+    /// Bytecode by code hash (any block's).
+    pub fn code(&self, code_hash: &B256) -> Result<Option<Bytes>, StorageError> {
+        if let Some(code) = self.cache.code.get(code_hash) {
+            return Ok(Some(code));
+        }
+        let code = self
+            .get(Table::Bytecode, code_hash.as_slice())?
+            .map(Bytes::from);
+        if let Some(code) = &code {
+            // Code is content-addressed: caching it can never serve a stale value.
+            self.cache.code.insert(*code_hash, code.clone());
+        }
+        Ok(code)
+    }
+
+    /// A trie node by hash.
+    pub fn trie_node(&self, hash: &B256) -> Result<Option<Bytes>, StorageError> {
+        if let Some(node) = self.cache.trie_nodes.get(hash) {
+            return Ok(Some(node));
+        }
+        let node = self
+            .get(Table::TrieNodes, hash.as_slice())?
+            .map(Bytes::from);
+        if let Some(node) = &node {
+            self.cache.trie_nodes.insert(*hash, node.clone());
+        }
+        Ok(node)
+    }
+}
+
+impl fastevm_trie::NodeStore for ChainStore {
+    fn node(&self, hash: &B256) -> Result<Option<Bytes>, fastevm_trie::TrieError> {
+        self.trie_node(hash).map_err(fastevm_trie::TrieError::store)
+    }
+}

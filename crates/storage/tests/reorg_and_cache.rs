@@ -1,0 +1,89 @@
+//! Side-branch blocks, head moves across branches, and the state cache never serving a value a
+//! committed block changed.
+
+use alloy_primitives::U256;
+use fastevm_storage::{
+    test_utils::{account_address, block_setting_balances, genesis},
+    ChainStore, StoreOptions,
+};
+
+fn balance(store: &ChainStore, i: u64) -> Option<U256> {
+    store
+        .account(&account_address(i))
+        .unwrap()
+        .map(|a| a.balance)
+}
+
+#[test]
+fn cache_follows_commits() {
+    let store = ChainStore::open("cache", StoreOptions::in_memory()).unwrap();
+    let g = genesis();
+    store.commit_genesis(&g, b"{}").unwrap();
+    assert_eq!(balance(&store, 0), None); // now cached as absent
+    let b1 = block_setting_balances(&g.header, g.hash, 3, None, 10, 0);
+    store.commit_block(&b1, true).unwrap();
+    assert_eq!(balance(&store, 0), Some(U256::from(10)));
+    assert_eq!(
+        store
+            .storage(&account_address(0), &Default::default())
+            .unwrap(),
+        U256::from(10)
+    );
+    let b2 = block_setting_balances(&b1.header, b1.hash, 3, Some(10), 11, 0);
+    store.commit_block(&b2, true).unwrap();
+    assert_eq!(balance(&store, 2), Some(U256::from(11)));
+    assert_eq!(
+        store
+            .storage(&account_address(2), &Default::default())
+            .unwrap(),
+        U256::from(11)
+    );
+}
+
+#[test]
+fn reorg_switches_state_indexes_and_back() {
+    let store = ChainStore::open("reorg", StoreOptions::in_memory()).unwrap();
+    let g = genesis();
+    store.commit_genesis(&g, b"{}").unwrap();
+    // Branch A: a1 (=1), a2 (=2). Branch B: b1 (=100), b2 (=101), b3 (=102).
+    let a1 = block_setting_balances(&g.header, g.hash, 4, None, 1, 0xa);
+    let a2 = block_setting_balances(&a1.header, a1.hash, 4, Some(1), 2, 0xa);
+    let b1 = block_setting_balances(&g.header, g.hash, 2, None, 100, 0xb);
+    let b2 = block_setting_balances(&b1.header, b1.hash, 2, Some(100), 101, 0xb);
+    let b3 = block_setting_balances(&b2.header, b2.hash, 2, Some(101), 102, 0xb);
+    store.commit_block(&a1, true).unwrap();
+    store.commit_block(&a2, true).unwrap();
+    for b in [&b1, &b2, &b3] {
+        store.commit_block(b, false).unwrap();
+    }
+    assert_eq!(balance(&store, 3), Some(U256::from(2)));
+    assert!(!store.is_canonical(&b1.hash).unwrap());
+
+    let (removed, added) = store.set_canonical_head(b3.hash).unwrap();
+    assert_eq!(removed, vec![a2.hash, a1.hash]);
+    assert_eq!(added, vec![b1.hash, b2.hash, b3.hash]);
+    assert_eq!(store.head_hash().unwrap(), b3.hash);
+    assert_eq!(balance(&store, 0), Some(U256::from(102)));
+    // Accounts only branch A created are gone again.
+    assert_eq!(balance(&store, 3), None);
+    assert_eq!(
+        store
+            .storage(&account_address(3), &Default::default())
+            .unwrap(),
+        U256::ZERO
+    );
+    assert_eq!(store.canonical_hash(1).unwrap(), Some(b1.hash));
+    assert_eq!(store.canonical_hash(3).unwrap(), Some(b3.hash));
+
+    // And back to A: canonical index above A's head is cleared.
+    store.set_canonical_head(a2.hash).unwrap();
+    assert_eq!(store.canonical_hash(3).unwrap(), None);
+    assert_eq!(store.canonical_hash(2).unwrap(), Some(a2.hash));
+    assert_eq!(balance(&store, 0), Some(U256::from(2)));
+    assert_eq!(balance(&store, 3), Some(U256::from(2)));
+
+    // Moving to an ancestor unwinds without adding.
+    let (removed, added) = store.set_canonical_head(a1.hash).unwrap();
+    assert_eq!((removed, added), (vec![a2.hash], vec![]));
+    assert_eq!(balance(&store, 1), Some(U256::from(1)));
+}
