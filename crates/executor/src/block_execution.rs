@@ -1,0 +1,209 @@
+//! Running a block's transactions on revm (through alloy-evm's Ethereum block executor, which
+//! performs the EIP-4788/2935 pre-block calls, EIP-4895 withdrawals, EIP-6110/7002/7251 requests)
+//! over the state after the parent block, and turning the result into a state diff and root.
+
+use crate::{
+    state_db::StateAtBlock,
+    state_root::{apply_diff, bundle_to_diff, StateRootUpdate},
+    ChainSpec, ExecutorError, InvalidBlock,
+};
+use alloy_consensus::{transaction::Recovered, Header, ReceiptEnvelope, TxEnvelope};
+use alloy_eips::{eip4895::Withdrawal, eip7002, eip7251, eip7685::Requests};
+use alloy_evm::Evm;
+use alloy_evm::{
+    block::{BlockExecutionError, BlockExecutor, BlockValidationError},
+    eth::{receipt_builder::AlloyReceiptBuilder, EthBlockExecutionCtx, EthBlockExecutor},
+    EthEvmFactory, EvmEnv, EvmFactory,
+};
+use alloy_hardforks::EthereumHardforks;
+use alloy_primitives::{Address, B256};
+use alloy_trie::KECCAK_EMPTY;
+use fastevm_storage::{ChainStore, StateDiff};
+use revm::database::{states::bundle_state::BundleRetention, State};
+use revm::Database;
+use std::borrow::Cow;
+
+/// What to do with a transaction that cannot be executed at its position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvalidTxPolicy {
+    /// The block is invalid (importing or validating a block).
+    Reject,
+    /// Leave it out and go on (building a block from an ordered candidate list).
+    Skip,
+}
+
+/// A transaction left out of a built block, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedTx {
+    /// Position in the candidate list.
+    pub index: usize,
+    /// Transaction hash.
+    pub hash: B256,
+    /// Why it was left out.
+    pub reason: String,
+}
+
+/// Result of running a block's transactions.
+#[derive(Debug)]
+pub struct ExecutionOutcome {
+    /// The transactions executed, with their senders, in order.
+    pub transactions: Vec<(TxEnvelope, Address)>,
+    /// Candidates left out (only with [`InvalidTxPolicy::Skip`]).
+    pub skipped: Vec<SkippedTx>,
+    /// One receipt per executed transaction.
+    pub receipts: Vec<ReceiptEnvelope>,
+    /// EIP-7685 requests (Prague).
+    pub requests: Requests,
+    /// Gas used by the block.
+    pub gas_used: u64,
+    /// Blob gas used by the block.
+    pub blob_gas_used: u64,
+    /// State changes.
+    pub diff: StateDiff,
+    /// New state root and trie nodes.
+    pub root: StateRootUpdate,
+    /// Where the time went.
+    pub timings: ExecutionTimings,
+}
+
+/// Wall-clock time of each phase of a block, for metrics and benchmarks only (never an input to
+/// any block content).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExecutionTimings {
+    /// Pre-block system calls, transactions and post-block changes on revm.
+    pub execute: std::time::Duration,
+    /// State diff and incremental state-root computation.
+    pub state_root: std::time::Duration,
+}
+
+/// Executes `transactions` on top of the state after `parent`, in the environment given by
+/// `header` (number, timestamp, beneficiary, gas limit, base fee, prevRandao, excess blob gas,
+/// parent beacon root are read from it; its result fields are ignored).
+pub(crate) fn execute_transactions(
+    store: &ChainStore,
+    spec: &ChainSpec,
+    parent: &Header,
+    header: &Header,
+    withdrawals: Option<&[Withdrawal]>,
+    transactions: Vec<(TxEnvelope, Address)>,
+    policy: InvalidTxPolicy,
+) -> Result<ExecutionOutcome, ExecutorError> {
+    let started = std::time::Instant::now();
+    let parent_hash = header.parent_hash;
+    let parent_state = StateAtBlock::new(store, parent_hash)?;
+    let mut state = State::builder()
+        .with_database_ref(&parent_state)
+        .with_bundle_update()
+        .build();
+
+    let env = EvmEnv::for_eth_block(
+        header,
+        spec,
+        spec.chain_id,
+        spec.blob_params_at(header.timestamp),
+    );
+    let evm = EthEvmFactory::default().create_evm(&mut state, env);
+    let ctx = EthBlockExecutionCtx {
+        parent_hash,
+        parent_beacon_block_root: header.parent_beacon_block_root,
+        ommers: &[],
+        withdrawals: withdrawals.map(Cow::Borrowed),
+        extra_data: header.extra_data.clone(),
+        tx_count_hint: Some(transactions.len()),
+        slot_number: None,
+    };
+    let mut executor = EthBlockExecutor::new(evm, ctx, spec, AlloyReceiptBuilder::default());
+    executor
+        .apply_pre_execution_changes()
+        .map_err(block_error)?;
+
+    let mut included = Vec::with_capacity(transactions.len());
+    let mut skipped = Vec::new();
+    let mut seen = std::collections::HashSet::with_capacity(transactions.len());
+    for (index, (tx, sender)) in transactions.into_iter().enumerate() {
+        let hash = *tx.tx_hash();
+        let refusal = if policy == InvalidTxPolicy::Skip && !seen.insert(hash) {
+            Some("duplicate transaction".to_string())
+        } else if policy == InvalidTxPolicy::Skip && tx.is_eip4844() {
+            Some("blob transactions are not built into blocks (no blob sidecar pool)".to_string())
+        } else {
+            match executor.execute_transaction(Recovered::new_unchecked(&tx, sender)) {
+                Ok(_) => None,
+                Err(BlockExecutionError::Validation(err)) => Some(tx_error_text(&err)),
+                Err(err) => return Err(block_error(err)),
+            }
+        };
+        match (refusal, policy) {
+            (None, _) => included.push((tx, sender)),
+            (Some(reason), InvalidTxPolicy::Reject) => {
+                return Err(InvalidBlock::Transaction {
+                    index,
+                    hash,
+                    reason,
+                }
+                .into())
+            }
+            (Some(reason), InvalidTxPolicy::Skip) => skipped.push(SkippedTx {
+                index,
+                hash,
+                reason,
+            }),
+        }
+    }
+    if spec.is_prague_active_at_timestamp(header.timestamp) {
+        // EIP-7002/7251: a Prague block is invalid when a request contract has no code.
+        for address in [
+            eip7002::WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS,
+            eip7251::CONSOLIDATION_REQUEST_PREDEPLOY_ADDRESS,
+        ] {
+            let info = executor
+                .evm_mut()
+                .db_mut()
+                .basic(address)
+                .map_err(|e| ExecutorError::StateRead(e.to_string()))?;
+            if info.is_none_or(|info| info.code_hash == KECCAK_EMPTY) {
+                return Err(InvalidBlock::Execution(format!(
+                    "system contract {address} has no code"
+                ))
+                .into());
+            }
+        }
+    }
+    let (_evm, result) = executor.finish().map_err(block_error)?;
+    state.merge_transitions(BundleRetention::PlainState);
+    let bundle = state.take_bundle();
+    let executed = std::time::Instant::now();
+    let mut diff = bundle_to_diff(&bundle, &parent_state)?;
+    let root = apply_diff(store, parent.state_root, &mut diff)?;
+    let timings = ExecutionTimings {
+        execute: executed - started,
+        state_root: executed.elapsed(),
+    };
+    Ok(ExecutionOutcome {
+        transactions: included,
+        skipped,
+        receipts: result.receipts,
+        requests: result.requests,
+        gas_used: result.gas_used,
+        blob_gas_used: result.blob_gas_used,
+        diff,
+        root,
+        timings,
+    })
+}
+
+fn tx_error_text(err: &BlockValidationError) -> String {
+    match err {
+        BlockValidationError::InvalidTx { error, .. } => error.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Maps a block-level execution failure: consensus violations make the block invalid, anything
+/// else (a state read failing) is an internal error.
+fn block_error(err: BlockExecutionError) -> ExecutorError {
+    match err {
+        BlockExecutionError::Validation(err) => InvalidBlock::Execution(err.to_string()).into(),
+        BlockExecutionError::Internal(err) => ExecutorError::StateRead(err.to_string()),
+    }
+}

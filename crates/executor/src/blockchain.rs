@@ -1,0 +1,406 @@
+//! The chain as the Engine API and the import tools see it: validate, execute and store blocks,
+//! build new blocks, move the canonical head.
+
+use crate::{
+    block_execution::{
+        execute_transactions, ExecutionOutcome, ExecutionTimings, InvalidTxPolicy, SkippedTx,
+    },
+    header_validation::{expected_base_fee, expected_excess_blob_gas, validate_header},
+    ChainSpec, ExecutorError, InvalidBlock,
+};
+use alloy_consensus::{
+    proofs::{
+        calculate_ommers_root, calculate_receipt_root, calculate_transaction_root,
+        calculate_withdrawals_root,
+    },
+    Block, BlockBody, Header, TxEnvelope, TxReceipt, EMPTY_OMMER_ROOT_HASH,
+};
+use alloy_eips::{eip4895::Withdrawal, eip7685::Requests};
+use alloy_hardforks::EthereumHardforks;
+use alloy_primitives::{Address, Bloom, Bytes, B256, B64, U256};
+use alloy_rlp::Decodable;
+use fastevm_storage::{ChainStore, ExecutedBlock};
+use std::sync::Arc;
+
+/// Where an inserted block ended up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InsertOutcome {
+    /// The block hash.
+    pub hash: B256,
+    /// Whether it became the canonical head (its parent was the head).
+    pub canonical: bool,
+}
+
+/// What the consensus layer asks a new block to look like (Engine API payload attributes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockAttributes {
+    /// Block timestamp (seconds); must be after the parent's.
+    pub timestamp: u64,
+    /// prevRandao (the header's mixHash).
+    pub prev_randao: B256,
+    /// Fee recipient (the header's beneficiary).
+    pub fee_recipient: Address,
+    /// Withdrawals (required from Shanghai, forbidden before).
+    pub withdrawals: Option<Vec<Withdrawal>>,
+    /// Parent beacon block root (required from Cancun, forbidden before).
+    pub parent_beacon_block_root: Option<B256>,
+    /// Gas limit; the parent's when `None`.
+    pub gas_limit: Option<u64>,
+    /// Extra data (at most 32 bytes).
+    pub extra_data: Bytes,
+}
+
+/// A block built from attributes and candidate transactions.
+#[derive(Debug, Clone)]
+pub struct BuiltBlock {
+    /// The executed block, ready to be stored.
+    pub block: ExecutedBlock,
+    /// EIP-7685 requests of the block (Prague), for `engine_getPayloadV4`.
+    pub requests: Requests,
+    /// Candidates that were left out, and why.
+    pub skipped: Vec<SkippedTx>,
+    /// Where the time went.
+    pub timings: ExecutionTimings,
+}
+
+/// The chain: a store plus the rules of the chain spec.
+#[derive(Debug, Clone)]
+pub struct Blockchain {
+    store: Arc<ChainStore>,
+    spec: Arc<ChainSpec>,
+}
+
+impl Blockchain {
+    /// A chain over `store` following `spec`.
+    pub fn new(store: Arc<ChainStore>, spec: Arc<ChainSpec>) -> Self {
+        Self { store, spec }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<ChainStore> {
+        &self.store
+    }
+
+    /// The chain spec.
+    pub fn spec(&self) -> &Arc<ChainSpec> {
+        &self.spec
+    }
+
+    /// Decodes a block's RLP.
+    pub fn decode_block(rlp: &[u8]) -> Result<Block<TxEnvelope>, InvalidBlock> {
+        let mut slice = rlp;
+        let block = Block::<TxEnvelope>::decode(&mut slice)
+            .map_err(|e| InvalidBlock::Decode(e.to_string()))?;
+        if !slice.is_empty() {
+            return Err(InvalidBlock::Decode(format!(
+                "{} trailing bytes",
+                slice.len()
+            )));
+        }
+        Ok(block)
+    }
+
+    /// Validates and executes a block on top of its stored parent, without storing it.
+    pub fn execute_block(&self, block: &Block<TxEnvelope>) -> Result<ExecutedBlock, ExecutorError> {
+        self.execute_block_timed(block).map(|(block, _)| block)
+    }
+
+    /// [`Blockchain::execute_block`], also reporting how long execution and the state root took.
+    pub fn execute_block_timed(
+        &self,
+        block: &Block<TxEnvelope>,
+    ) -> Result<(ExecutedBlock, ExecutionTimings), ExecutorError> {
+        let header = &block.header;
+        let parent = self
+            .store
+            .header(&header.parent_hash)?
+            .ok_or(ExecutorError::UnknownParent(header.parent_hash))?;
+        validate_header(&self.spec, header, &parent)?;
+        self.validate_body(block)?;
+
+        let senders = crate::sender_recovery::recover_senders(&block.body.transactions);
+        let mut transactions = Vec::with_capacity(block.body.transactions.len());
+        for (index, (tx, sender)) in block.body.transactions.iter().zip(senders).enumerate() {
+            let sender = sender.map_err(|e| InvalidBlock::Transaction {
+                index,
+                hash: *tx.tx_hash(),
+                reason: format!("invalid signature: {e}"),
+            })?;
+            transactions.push((tx.clone(), sender));
+        }
+        let outcome = execute_transactions(
+            &self.store,
+            &self.spec,
+            &parent,
+            header,
+            block.body.withdrawals.as_ref().map(|w| w.as_slice()),
+            transactions,
+            InvalidTxPolicy::Reject,
+        )?;
+        self.check_outcome(header, &outcome)?;
+        let ExecutionOutcome {
+            transactions,
+            receipts,
+            diff,
+            root,
+            timings,
+            ..
+        } = outcome;
+        let executed = ExecutedBlock {
+            hash: header.hash_slow(),
+            header: header.clone(),
+            body: block.body.clone(),
+            senders: transactions.into_iter().map(|(_, sender)| sender).collect(),
+            receipts,
+            diff,
+            trie_nodes: root.nodes,
+        };
+        Ok((executed, timings))
+    }
+
+    /// Validates, executes and stores a block. It becomes the canonical head when its parent is
+    /// the head; otherwise it is kept on a side branch.
+    pub fn insert_block(&self, block: &Block<TxEnvelope>) -> Result<InsertOutcome, ExecutorError> {
+        let executed = self.execute_block(block)?;
+        self.store_executed(&executed)
+    }
+
+    /// Stores an already executed block (canonical when its parent is the head).
+    pub fn store_executed(&self, executed: &ExecutedBlock) -> Result<InsertOutcome, ExecutorError> {
+        let canonical = executed.header.parent_hash == self.store.head_hash()?;
+        self.store.commit_block(executed, canonical)?;
+        Ok(InsertOutcome {
+            hash: executed.hash,
+            canonical,
+        })
+    }
+
+    /// Makes a stored block the canonical head (reorganising if needed).
+    pub fn set_head(&self, hash: B256) -> Result<(Vec<B256>, Vec<B256>), ExecutorError> {
+        Ok(self.store.set_canonical_head(hash)?)
+    }
+
+    /// Builds a block on `parent_hash` from `attributes`, executing `candidates` in order and
+    /// leaving out (deterministically) any that is invalid at its position. Does not store it.
+    pub fn build_block(
+        &self,
+        parent_hash: B256,
+        attributes: &BlockAttributes,
+        candidates: Vec<(TxEnvelope, Address)>,
+    ) -> Result<BuiltBlock, ExecutorError> {
+        let parent = self
+            .store
+            .header(&parent_hash)?
+            .ok_or(ExecutorError::UnknownParent(parent_hash))?;
+        let spec = &self.spec;
+        let ts = attributes.timestamp;
+        if !spec.timestamp_follows(parent.timestamp, ts) {
+            return Err(ExecutorError::InvalidAttributes(format!(
+                "timestamp {ts} is not after the parent's {}",
+                parent.timestamp
+            )));
+        }
+        let shanghai = spec.is_shanghai_active_at_timestamp(ts);
+        let cancun = spec.is_cancun_active_at_timestamp(ts);
+        let prague = spec.is_prague_active_at_timestamp(ts);
+        if shanghai != attributes.withdrawals.is_some() {
+            return Err(ExecutorError::InvalidAttributes(
+                "withdrawals must be given exactly from Shanghai on".into(),
+            ));
+        }
+        if cancun != attributes.parent_beacon_block_root.is_some() {
+            return Err(ExecutorError::InvalidAttributes(
+                "parentBeaconBlockRoot must be given exactly from Cancun on".into(),
+            ));
+        }
+        if attributes.extra_data.len() > crate::header_validation::MAX_EXTRA_DATA {
+            return Err(ExecutorError::InvalidAttributes(
+                "extraData longer than 32 bytes".into(),
+            ));
+        }
+        let mut header = Header {
+            parent_hash,
+            ommers_hash: EMPTY_OMMER_ROOT_HASH,
+            beneficiary: attributes.fee_recipient,
+            difficulty: U256::ZERO,
+            number: parent.number + 1,
+            gas_limit: attributes.gas_limit.unwrap_or(parent.gas_limit),
+            timestamp: ts,
+            extra_data: attributes.extra_data.clone(),
+            mix_hash: attributes.prev_randao,
+            nonce: B64::ZERO,
+            base_fee_per_gas: expected_base_fee(spec, &parent),
+            excess_blob_gas: if cancun {
+                expected_excess_blob_gas(spec, &parent, ts)
+            } else {
+                None
+            },
+            parent_beacon_block_root: attributes.parent_beacon_block_root,
+            ..Default::default()
+        };
+        let outcome = execute_transactions(
+            &self.store,
+            spec,
+            &parent,
+            &header,
+            attributes.withdrawals.as_deref(),
+            candidates,
+            InvalidTxPolicy::Skip,
+        )?;
+        let transactions: Vec<TxEnvelope> = outcome
+            .transactions
+            .iter()
+            .map(|(tx, _)| tx.clone())
+            .collect();
+        header.state_root = outcome.root.state_root;
+        header.transactions_root = calculate_transaction_root(&transactions);
+        header.receipts_root = calculate_receipt_root(&outcome.receipts);
+        header.logs_bloom = logs_bloom(&outcome.receipts);
+        header.gas_used = outcome.gas_used;
+        header.withdrawals_root = attributes
+            .withdrawals
+            .as_deref()
+            .map(calculate_withdrawals_root);
+        header.blob_gas_used = cancun.then_some(outcome.blob_gas_used);
+        header.requests_hash = prague.then(|| outcome.requests.requests_hash());
+        let body = BlockBody {
+            transactions,
+            ommers: vec![],
+            withdrawals: attributes.withdrawals.clone().map(Into::into),
+        };
+        let block = ExecutedBlock {
+            hash: header.hash_slow(),
+            header,
+            body,
+            senders: outcome.transactions.into_iter().map(|(_, s)| s).collect(),
+            receipts: outcome.receipts,
+            diff: outcome.diff,
+            trie_nodes: outcome.root.nodes,
+        };
+        Ok(BuiltBlock {
+            block,
+            requests: outcome.requests,
+            skipped: outcome.skipped,
+            timings: outcome.timings,
+        })
+    }
+
+    fn validate_body(&self, block: &Block<TxEnvelope>) -> Result<(), InvalidBlock> {
+        let header = &block.header;
+        let body = &block.body;
+        let ommers_root = calculate_ommers_root(&body.ommers);
+        if ommers_root != header.ommers_hash {
+            return Err(InvalidBlock::mismatch(
+                "ommersHash",
+                ommers_root,
+                header.ommers_hash,
+            ));
+        }
+        if self.spec.is_post_merge(header.number) && !body.ommers.is_empty() {
+            return Err(InvalidBlock::field(
+                "ommers",
+                "must be empty after the merge",
+            ));
+        }
+        let tx_root = calculate_transaction_root(&body.transactions);
+        if tx_root != header.transactions_root {
+            return Err(InvalidBlock::mismatch(
+                "transactionsRoot",
+                tx_root,
+                header.transactions_root,
+            ));
+        }
+        match (&body.withdrawals, header.withdrawals_root) {
+            (Some(w), Some(root)) => {
+                let computed = calculate_withdrawals_root(w);
+                if computed != root {
+                    return Err(InvalidBlock::mismatch("withdrawalsRoot", computed, root));
+                }
+            }
+            (None, None) => {}
+            (Some(_), None) => {
+                return Err(InvalidBlock::field(
+                    "withdrawals",
+                    "present without withdrawalsRoot",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(InvalidBlock::field(
+                    "withdrawals",
+                    "missing while withdrawalsRoot is set",
+                ))
+            }
+        }
+        if self.spec.is_osaka_active_at_timestamp(header.timestamp) {
+            let size = alloy_rlp::Encodable::length(block);
+            if size > MAX_RLP_BLOCK_SIZE {
+                return Err(InvalidBlock::field(
+                    "block",
+                    format!("RLP size {size} exceeds {MAX_RLP_BLOCK_SIZE} (EIP-7934)"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_outcome(
+        &self,
+        header: &Header,
+        outcome: &ExecutionOutcome,
+    ) -> Result<(), InvalidBlock> {
+        if outcome.gas_used != header.gas_used {
+            return Err(InvalidBlock::mismatch(
+                "gasUsed",
+                outcome.gas_used,
+                header.gas_used,
+            ));
+        }
+        if let Some(got) = header.blob_gas_used {
+            if outcome.blob_gas_used != got {
+                return Err(InvalidBlock::mismatch(
+                    "blobGasUsed",
+                    outcome.blob_gas_used,
+                    got,
+                ));
+            }
+        }
+        let receipts_root = calculate_receipt_root(&outcome.receipts);
+        if receipts_root != header.receipts_root {
+            return Err(InvalidBlock::mismatch(
+                "receiptsRoot",
+                receipts_root,
+                header.receipts_root,
+            ));
+        }
+        let bloom = logs_bloom(&outcome.receipts);
+        if bloom != header.logs_bloom {
+            return Err(InvalidBlock::mismatch(
+                "logsBloom",
+                bloom,
+                header.logs_bloom,
+            ));
+        }
+        if let Some(got) = header.requests_hash {
+            let expected = outcome.requests.requests_hash();
+            if expected != got {
+                return Err(InvalidBlock::mismatch("requestsHash", expected, got));
+            }
+        }
+        if outcome.root.state_root != header.state_root {
+            return Err(InvalidBlock::mismatch(
+                "stateRoot",
+                outcome.root.state_root,
+                header.state_root,
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// EIP-7934 limit on a block's RLP size (Osaka).
+pub const MAX_RLP_BLOCK_SIZE: usize = 10_485_760 - 2_097_152;
+
+/// Bloom of all logs of a block.
+pub fn logs_bloom<R: TxReceipt>(receipts: &[R]) -> Bloom {
+    receipts.iter().fold(Bloom::ZERO, |acc, r| acc | r.bloom())
+}
