@@ -1,0 +1,385 @@
+//! The Engine API's state machine over the blockchain: which payloads are valid, which block is
+//! the head, which payloads are being built. Synchronous; the RPC server calls it.
+
+use crate::{
+    payload::{block_value, decode_ordered_transactions, BuiltPayload, PayloadRequest},
+    EngineError,
+};
+use alloy_consensus::{Block, Transaction, TxEnvelope};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Address, B256};
+use alloy_rpc_types_engine::{
+    ExecutionPayloadBodyV1, ForkchoiceState, ForkchoiceUpdated, PayloadId, PayloadStatus,
+    PayloadStatusEnum,
+};
+use fastevm_executor::{
+    header_validation::expected_base_fee, BlockAttributes, Blockchain, ExecutorError,
+};
+use fastevm_storage::ExecutedBlock;
+use moka::sync::Cache;
+use parking_lot::{Mutex, RwLock};
+use std::sync::Arc;
+
+/// Most bodies one `getPayloadBodiesBy*` call may ask for.
+pub const MAX_PAYLOAD_BODIES: u64 = 1024;
+
+/// Where blocks built from the pool get their transactions, and who hears about head changes.
+pub trait TransactionSource: Send + Sync {
+    /// Executable transactions for the next block, in the order to try them.
+    fn best_transactions(&self, base_fee: u64, max: usize) -> Vec<(TxEnvelope, Address)>;
+    /// The canonical chain changed: blocks `removed` (newest first) left it, `added` (oldest
+    /// first) joined it.
+    fn on_canonical_change(&self, removed: &[B256], added: &[B256]);
+}
+
+/// Why a block was found invalid, remembered so descendants are refused without execution.
+#[derive(Debug, Clone)]
+struct InvalidBlockRecord {
+    latest_valid_hash: B256,
+    reason: String,
+}
+
+/// Engine API semantics over a [`Blockchain`].
+pub struct Engine {
+    chain: Blockchain,
+    /// Serialises operations that insert blocks or move the head.
+    write: Mutex<()>,
+    invalid: Cache<B256, InvalidBlockRecord>,
+    payloads: Cache<PayloadId, Arc<BuiltPayload>>,
+    /// Blocks this node built, so their `newPayload` does not execute them twice.
+    built: Cache<B256, Arc<ExecutedBlock>>,
+    tx_source: RwLock<Option<Arc<dyn TransactionSource>>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("chain", &self.chain)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine over `chain`.
+    pub fn new(chain: Blockchain) -> Self {
+        Self {
+            chain,
+            write: Mutex::new(()),
+            invalid: Cache::new(4096),
+            payloads: Cache::new(256),
+            built: Cache::new(64),
+            tx_source: RwLock::new(None),
+        }
+    }
+
+    /// Plugs in the transaction pool.
+    pub fn set_transaction_source(&self, source: Arc<dyn TransactionSource>) {
+        *self.tx_source.write() = Some(source);
+    }
+
+    /// The chain.
+    pub fn chain(&self) -> &Blockchain {
+        &self.chain
+    }
+
+    /// `engine_newPayload`: validates and executes a block, storing it without moving the head.
+    pub fn new_payload(
+        &self,
+        block: Block<TxEnvelope>,
+        claimed_hash: B256,
+        versioned_hashes: Option<&[B256]>,
+    ) -> Result<PayloadStatus, EngineError> {
+        let hash = block.header.hash_slow();
+        if hash != claimed_hash {
+            return Ok(invalid(
+                None,
+                format!("blockhash mismatch: computed {hash}, payload says {claimed_hash}"),
+            ));
+        }
+        if let Some(expected) = versioned_hashes {
+            let got: Vec<B256> = block
+                .body
+                .transactions
+                .iter()
+                .filter_map(|tx| tx.blob_versioned_hashes().map(|h| h.to_vec()))
+                .flatten()
+                .collect();
+            if got != expected {
+                return Ok(invalid(
+                    None,
+                    "blob versioned hashes do not match the transactions".into(),
+                ));
+            }
+        }
+        let _guard = self.write.lock();
+        let store = self.chain.store();
+        if store.header(&hash)?.is_some() {
+            return Ok(PayloadStatus::new(PayloadStatusEnum::Valid, Some(hash)));
+        }
+        if let Some(record) = self.invalid.get(&hash) {
+            return Ok(invalid(Some(record.latest_valid_hash), record.reason));
+        }
+        let parent = block.header.parent_hash;
+        if let Some(record) = self.invalid.get(&parent) {
+            self.invalid.insert(hash, record.clone());
+            return Ok(invalid(
+                Some(record.latest_valid_hash),
+                format!("invalid ancestor: {}", record.reason),
+            ));
+        }
+        if store.header(&parent)?.is_none() {
+            return Ok(PayloadStatus::new(PayloadStatusEnum::Syncing, None));
+        }
+        let executed = match self.built.get(&hash) {
+            Some(built) => built,
+            None => match self.chain.execute_block(&block) {
+                Ok(executed) => Arc::new(executed),
+                Err(ExecutorError::InvalidBlock(e)) => {
+                    let record = InvalidBlockRecord {
+                        latest_valid_hash: parent,
+                        reason: e.to_string(),
+                    };
+                    tracing::warn!(%hash, reason = %record.reason, "invalid payload");
+                    self.invalid.insert(hash, record.clone());
+                    return Ok(invalid(Some(parent), record.reason));
+                }
+                Err(e) => return Err(EngineError::Internal(e.to_string())),
+            },
+        };
+        store.commit_block(&executed, false)?;
+        Ok(PayloadStatus::new(PayloadStatusEnum::Valid, Some(hash)))
+    }
+
+    /// `engine_forkchoiceUpdated`: moves the head (reorganising if needed), records safe and
+    /// finalized, and with a request starts (here: completes) building a payload on the head.
+    pub fn forkchoice_updated(
+        &self,
+        state: ForkchoiceState,
+        request: Option<PayloadRequest>,
+    ) -> Result<ForkchoiceUpdated, EngineError> {
+        let _guard = self.write.lock();
+        let store = self.chain.store();
+        let head = state.head_block_hash;
+        if head.is_zero() {
+            return Err(EngineError::InvalidForkchoiceState(
+                "head block hash is zero".into(),
+            ));
+        }
+        if let Some(record) = self.invalid.get(&head) {
+            return Ok(ForkchoiceUpdated::new(invalid(
+                Some(record.latest_valid_hash),
+                record.reason,
+            )));
+        }
+        let Some(head_header) = store.header(&head)? else {
+            return Ok(ForkchoiceUpdated::new(PayloadStatus::new(
+                PayloadStatusEnum::Syncing,
+                None,
+            )));
+        };
+        for (name, hash) in [
+            ("safe", state.safe_block_hash),
+            ("finalized", state.finalized_block_hash),
+        ] {
+            if !hash.is_zero() && !self.is_on_branch(head, hash)? {
+                return Err(EngineError::InvalidForkchoiceState(format!(
+                    "{name} block {hash} is not an ancestor of head {head}"
+                )));
+            }
+        }
+        let current = store.head_hash()?;
+        let head_is_canonical_ancestor = head != current && store.is_canonical(&head)?;
+        if !head_is_canonical_ancestor && head != current {
+            let (removed, added) = store.set_canonical_head(head)?;
+            tracing::info!(%head, number = head_header.number, removed = removed.len(), added = added.len(), "new head");
+            if let Some(source) = self.tx_source.read().clone() {
+                source.on_canonical_change(&removed, &added);
+            }
+        }
+        let safe = if state.safe_block_hash.is_zero() {
+            store.safe_hash()?.unwrap_or(head)
+        } else {
+            state.safe_block_hash
+        };
+        let finalized = if state.finalized_block_hash.is_zero() {
+            store.finalized_hash()?.unwrap_or(head)
+        } else {
+            state.finalized_block_hash
+        };
+        store.set_safe_and_finalized(safe, finalized)?;
+        let valid = PayloadStatus::new(PayloadStatusEnum::Valid, Some(head));
+        let Some(request) = request else {
+            return Ok(ForkchoiceUpdated::new(valid));
+        };
+        if head_is_canonical_ancestor {
+            // The head is an old canonical block: nothing changes and nothing is built (spec).
+            return Ok(ForkchoiceUpdated::new(valid));
+        }
+        let id = request.payload_id(&head);
+        if self.payloads.get(&id).is_none() {
+            let payload = self.build(head, &head_header, &request)?;
+            self.built
+                .insert(payload.block.hash, Arc::new(payload.block.clone()));
+            self.payloads.insert(id, Arc::new(payload));
+        }
+        Ok(ForkchoiceUpdated::new(valid).with_payload_id(id))
+    }
+
+    /// `engine_getPayload`: the payload built for `id`.
+    pub fn get_payload(&self, id: PayloadId) -> Result<Arc<BuiltPayload>, EngineError> {
+        self.payloads.get(&id).ok_or(EngineError::UnknownPayload)
+    }
+
+    /// `engine_getPayloadBodiesByHashV1`.
+    pub fn payload_bodies_by_hash(
+        &self,
+        hashes: &[B256],
+    ) -> Result<Vec<Option<ExecutionPayloadBodyV1>>, EngineError> {
+        if hashes.len() as u64 > MAX_PAYLOAD_BODIES {
+            return Err(EngineError::TooLargeRequest {
+                requested: hashes.len() as u64,
+                max: MAX_PAYLOAD_BODIES,
+            });
+        }
+        hashes.iter().map(|h| self.body(h)).collect()
+    }
+
+    /// `engine_getPayloadBodiesByRangeV1`: canonical blocks `start..start+count`.
+    pub fn payload_bodies_by_range(
+        &self,
+        start: u64,
+        count: u64,
+    ) -> Result<Vec<Option<ExecutionPayloadBodyV1>>, EngineError> {
+        if start == 0 || count == 0 {
+            return Err(EngineError::InvalidParams(
+                "start and count must be at least 1".into(),
+            ));
+        }
+        if count > MAX_PAYLOAD_BODIES {
+            return Err(EngineError::TooLargeRequest {
+                requested: count,
+                max: MAX_PAYLOAD_BODIES,
+            });
+        }
+        let store = self.chain.store();
+        let head_number = store.head_header()?.number;
+        let mut bodies = Vec::new();
+        for number in start..start.saturating_add(count) {
+            if number > head_number {
+                break;
+            }
+            match store.canonical_hash(number)? {
+                Some(hash) => bodies.push(self.body(&hash)?),
+                None => bodies.push(None),
+            }
+        }
+        Ok(bodies)
+    }
+
+    fn body(&self, hash: &B256) -> Result<Option<ExecutionPayloadBodyV1>, EngineError> {
+        Ok(self
+            .chain
+            .store()
+            .body(hash)?
+            .map(|body| ExecutionPayloadBodyV1 {
+                transactions: body
+                    .transactions
+                    .iter()
+                    .map(|tx| tx.encoded_2718().into())
+                    .collect(),
+                withdrawals: body.withdrawals.map(|w| w.into_inner()),
+            }))
+    }
+
+    /// Whether `target` is `head` or one of its ancestors.
+    fn is_on_branch(&self, head: B256, target: B256) -> Result<bool, EngineError> {
+        let store = self.chain.store();
+        let Some(target_header) = store.header(&target)? else {
+            return Ok(false);
+        };
+        let mut cursor = head;
+        loop {
+            if cursor == target {
+                return Ok(true);
+            }
+            let header = store
+                .header(&cursor)?
+                .ok_or_else(|| EngineError::Internal(format!("missing header {cursor}")))?;
+            if header.number <= target_header.number {
+                return Ok(false);
+            }
+            if store.is_canonical(&cursor)? {
+                return Ok(store.canonical_hash(target_header.number)? == Some(target));
+            }
+            cursor = header.parent_hash;
+        }
+    }
+
+    fn build(
+        &self,
+        parent_hash: B256,
+        parent: &alloy_consensus::Header,
+        request: &PayloadRequest,
+    ) -> Result<BuiltPayload, EngineError> {
+        let a = &request.attributes;
+        if !self
+            .chain
+            .spec()
+            .timestamp_follows(parent.timestamp, a.timestamp)
+        {
+            return Err(EngineError::InvalidPayloadAttributes(format!(
+                "timestamp {} is not after the head's {}",
+                a.timestamp, parent.timestamp
+            )));
+        }
+        let mut candidates = Vec::new();
+        if let Some(raw) = &request.transactions {
+            let (decoded, dropped) = decode_ordered_transactions(raw);
+            for (index, reason) in dropped {
+                tracing::debug!(index, %reason, "dropped forced transaction");
+            }
+            candidates.extend(decoded);
+        }
+        if !request.no_tx_pool {
+            if let Some(source) = self.tx_source.read().clone() {
+                let base_fee = expected_base_fee(self.chain.spec(), parent).unwrap_or_default();
+                candidates.extend(source.best_transactions(base_fee, 10_000));
+            }
+        }
+        let attributes = BlockAttributes {
+            timestamp: a.timestamp,
+            prev_randao: a.prev_randao,
+            fee_recipient: a.suggested_fee_recipient,
+            withdrawals: a.withdrawals.clone(),
+            parent_beacon_block_root: a.parent_beacon_block_root,
+            gas_limit: request.gas_limit,
+            extra_data: request.extra_data.clone().unwrap_or_default(),
+        };
+        let built = self
+            .chain
+            .build_block(parent_hash, &attributes, candidates)
+            .map_err(|e| match e {
+                ExecutorError::InvalidAttributes(reason) => {
+                    EngineError::InvalidPayloadAttributes(reason)
+                }
+                other => EngineError::Internal(other.to_string()),
+            })?;
+        for skipped in &built.skipped {
+            tracing::debug!(index = skipped.index, hash = %skipped.hash, reason = %skipped.reason, "left out of payload");
+        }
+        Ok(BuiltPayload {
+            block_value: block_value(&built.block),
+            block: built.block,
+            requests: built.requests,
+        })
+    }
+}
+
+fn invalid(latest_valid_hash: Option<B256>, reason: String) -> PayloadStatus {
+    PayloadStatus::new(
+        PayloadStatusEnum::Invalid {
+            validation_error: reason,
+        },
+        latest_valid_hash,
+    )
+}

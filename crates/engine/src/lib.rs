@@ -1,0 +1,21 @@
+//! Engine API semantics for FastEVM (the layer reth calls the engine tree).
+//!
+//! What it is: the synchronous state machine behind `engine_newPayload`,
+//! `engine_forkchoiceUpdated`, `engine_getPayload` and `engine_getPayloadBodies*`: payload
+//! validation with VALID / INVALID / SYNCING answers and an invalid-block cache, head moves and
+//! reorganisations, safe/finalized tracking, and deterministic payload building from ordered
+//! transactions (FastEVM's `transactions` + `noTxPool` attributes extension) or from a pool.
+//!
+//! What it is not: no JSON-RPC, no JWT, no fork-version checks of method versions — the
+//! `fastevm-engine-rpc` server does those and calls in here.
+
+mod engine;
+mod error;
+mod payload;
+
+pub use engine::{Engine, TransactionSource, MAX_PAYLOAD_BODIES};
+pub use error::EngineError;
+pub use payload::{
+    block_value, decode_ordered_transactions, BuiltPayload, DroppedEntries, PayloadRequest,
+    RecoveredTransactions,
+};
