@@ -1,0 +1,448 @@
+//! The single-threaded consensus state machine. Inputs: verified blocks, the current time,
+//! transactions (pulled from a [`TransactionSource`]). Outputs: own blocks to broadcast,
+//! missing references to fetch, committed sub-DAGs. No I/O besides the [`Store`].
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use ed25519_dalek::SigningKey;
+
+use crate::block_manager::BlockManager;
+use crate::commit::{CommitIndex, CommittedSubDag};
+use crate::committee::Committee;
+use crate::committer::{DecidedLeader, UniversalCommitter, UniversalCommitterOptions};
+use crate::dag_state::DagState;
+use crate::error::{ConsensusError, ConsensusResult};
+use crate::leader_schedule::{LeaderElection, LeaderSchedule};
+use crate::linearizer::Linearizer;
+use crate::store::{Store, StoreBatch};
+use crate::threshold_clock::ThresholdClock;
+use crate::types::{
+    AuthorityIndex, Block, BlockRef, Round, SignedBlock, Slot, Transaction, VerifiedBlock,
+};
+use crate::verifier::BlockLimits;
+
+/// Supplies transactions for new blocks.
+pub trait TransactionSource: Send {
+    /// Up to `max_count` transactions totalling at most `max_bytes` bytes. Anything beyond the
+    /// limits is dropped by the core (it would make peers reject the block).
+    fn next_transactions(&mut self, max_count: usize, max_bytes: usize) -> Vec<Transaction>;
+}
+
+/// A source that never has transactions.
+pub struct NoTransactions;
+
+impl TransactionSource for NoTransactions {
+    fn next_transactions(&mut self, _: usize, _: usize) -> Vec<Transaction> {
+        Vec::new()
+    }
+}
+
+/// Core configuration.
+#[derive(Clone, Debug)]
+pub struct CoreParams {
+    /// This node's authority index.
+    pub own_index: AuthorityIndex,
+    /// Propose without the previous round's leaders after this long in a round (ms).
+    pub leader_timeout_ms: u64,
+    /// Minimum time between own proposals unless forced (ms).
+    pub min_round_delay_ms: u64,
+    /// Rounds kept below the last committed leader (0 disables GC).
+    pub gc_depth: Round,
+    /// Committer shape (pipelining, leaders per round).
+    pub committer: UniversalCommitterOptions,
+    /// Leader election.
+    pub leader_election: LeaderElection,
+    /// Limits for own blocks (peers verify the same limits).
+    pub block_limits: BlockLimits,
+}
+
+impl CoreParams {
+    /// Production-like defaults for authority `own_index`.
+    pub fn new(own_index: AuthorityIndex) -> Self {
+        Self {
+            own_index,
+            leader_timeout_ms: 200,
+            min_round_delay_ms: 50,
+            gc_depth: 60,
+            committer: UniversalCommitterOptions::default(),
+            leader_election: LeaderElection::StakeWeighted,
+            block_limits: BlockLimits::default(),
+        }
+    }
+}
+
+/// Result of [`Core::add_blocks`].
+#[derive(Debug, Default)]
+pub struct AddBlocksOutcome {
+    /// Blocks accepted into the DAG.
+    pub accepted: Vec<BlockRef>,
+    /// References to fetch from peers.
+    pub missing: BTreeSet<BlockRef>,
+    /// Blocks rejected after their ancestors became known.
+    pub rejected: Vec<(BlockRef, ConsensusError)>,
+    /// New commits, already persisted, in order.
+    pub commits: Vec<CommittedSubDag>,
+}
+
+/// A new own block, already persisted: broadcast it.
+#[derive(Debug)]
+pub struct Proposal {
+    /// The signed block.
+    pub block: SignedBlock,
+    /// Commits triggered by adding the own block (already persisted).
+    pub commits: Vec<CommittedSubDag>,
+}
+
+/// The consensus state machine of one authority.
+///
+/// A [`ConsensusError::Store`] from any method leaves the in-memory state ahead of the store;
+/// the caller must stop the node and restart it from the store.
+pub struct Core {
+    params: CoreParams,
+    key: SigningKey,
+    dag: DagState,
+    block_manager: BlockManager,
+    clock: ThresholdClock,
+    committer: UniversalCommitter,
+    store: Arc<dyn Store>,
+    transactions: Box<dyn TransactionSource>,
+    last_decided: Slot,
+    last_proposed: VerifiedBlock,
+    /// (clock round, time it was first seen by `try_propose`).
+    round_start: Option<(Round, u64)>,
+    /// Never propose at or below this round (own blocks known to peers after state loss).
+    propose_floor: Round,
+}
+
+impl Core {
+    /// Opens the core over `store`: fresh on an empty store, otherwise recovered from the
+    /// stored blocks and commits (the last proposed round is re-derived from stored own
+    /// blocks, so a round is never signed twice). After recovery call [`Core::try_commit`]
+    /// and re-broadcast [`Core::last_proposed_block`].
+    pub fn new(
+        params: CoreParams,
+        committee: Committee,
+        key: SigningKey,
+        store: Arc<dyn Store>,
+        transactions: Box<dyn TransactionSource>,
+    ) -> ConsensusResult<Self> {
+        let own = committee
+            .authority(params.own_index)
+            .ok_or(ConsensusError::UnknownAuthority(params.own_index))?;
+        if own.public_key.0 != key.verifying_key() {
+            return Err(ConsensusError::InvalidCommittee(
+                "signing key does not match own public key".into(),
+            ));
+        }
+        let schedule = LeaderSchedule::new(committee.clone(), params.leader_election);
+        let committer = UniversalCommitter::new(schedule, params.committer);
+        let mut dag = DagState::new(committee.clone(), params.gc_depth);
+        let mut clock = ThresholdClock::new(0);
+        for g in VerifiedBlock::genesis(&committee) {
+            clock.add_block(g.reference(), &committee);
+        }
+        // Recovery: stored blocks (all have their history stored before them), then commits.
+        let mut stored = store.scan_blocks_from_round(1)?;
+        stored.sort_by_key(|b| b.reference());
+        for b in stored {
+            clock.add_block(b.reference(), &committee);
+            dag.accept_block(b);
+        }
+        let commits = store.scan_commits_from(1)?;
+        let mut last_decided = Slot::default();
+        for c in commits {
+            for r in &c.blocks {
+                dag.set_committed(*r);
+            }
+            last_decided = c.leader.slot();
+            dag.set_last_commit(c);
+        }
+        dag.evict_below_gc_round();
+        let last_proposed = dag
+            .last_block_of(params.own_index)
+            .ok_or(ConsensusError::UnknownAuthority(params.own_index))?;
+        Ok(Self {
+            params,
+            key,
+            dag,
+            block_manager: BlockManager::new(),
+            clock,
+            committer,
+            store,
+            transactions,
+            last_decided,
+            last_proposed,
+            round_start: None,
+            propose_floor: 0,
+        })
+    }
+
+    /// Adds verified blocks: accepts those with complete history (persisting them), reports
+    /// missing ancestors, and commits whatever became decidable.
+    pub fn add_blocks(&mut self, blocks: Vec<VerifiedBlock>) -> ConsensusResult<AddBlocksOutcome> {
+        let out = self.block_manager.try_accept_blocks(blocks, &mut self.dag);
+        let mut result = AddBlocksOutcome {
+            missing: out.missing,
+            rejected: out.rejected,
+            ..Default::default()
+        };
+        self.on_accepted(out.accepted, &mut result.accepted)?;
+        result.commits = self.try_commit_into(&mut result)?;
+        result.missing = self.block_manager.missing_references();
+        Ok(result)
+    }
+
+    fn on_accepted(
+        &mut self,
+        accepted: Vec<VerifiedBlock>,
+        refs: &mut Vec<BlockRef>,
+    ) -> ConsensusResult<()> {
+        if accepted.is_empty() {
+            return Ok(());
+        }
+        self.store.write(StoreBatch {
+            blocks: accepted.clone(),
+            commits: vec![],
+        })?;
+        for b in accepted {
+            self.clock.add_block(b.reference(), self.dag.committee());
+            // Our own block echoed back (e.g. after losing local state): never propose below it.
+            if b.author() == self.params.own_index && b.round() > self.last_proposed.round() {
+                self.last_proposed = b.clone();
+            }
+            refs.push(b.reference());
+        }
+        Ok(())
+    }
+
+    /// Commits every leader the committer can decide now; persists the commits before
+    /// returning them.
+    pub fn try_commit(&mut self) -> ConsensusResult<Vec<CommittedSubDag>> {
+        let mut sink = AddBlocksOutcome::default();
+        let commits = self.try_commit_into(&mut sink)?;
+        Ok(commits)
+    }
+
+    fn try_commit_into(
+        &mut self,
+        sink: &mut AddBlocksOutcome,
+    ) -> ConsensusResult<Vec<CommittedSubDag>> {
+        let mut all = Vec::new();
+        loop {
+            let decided = self.committer.try_decide(&self.dag, self.last_decided)?;
+            let Some(last) = decided.last() else {
+                break;
+            };
+            self.last_decided = last.slot();
+            let leaders: Vec<VerifiedBlock> = decided
+                .iter()
+                .filter_map(DecidedLeader::committed)
+                .cloned()
+                .collect();
+            let subs = Linearizer::handle_commit(&mut self.dag, &leaders);
+            if !subs.is_empty() {
+                self.store.write(StoreBatch {
+                    blocks: vec![],
+                    commits: subs.iter().map(|s| s.commit.clone()).collect(),
+                })?;
+            }
+            all.extend(subs);
+            // GC may unblock suspended blocks whose missing ancestors are now garbage.
+            self.dag.evict_below_gc_round();
+            let out = self.block_manager.on_gc(&mut self.dag);
+            sink.rejected.extend(out.rejected);
+            self.on_accepted(out.accepted, &mut sink.accepted)?;
+        }
+        Ok(all)
+    }
+
+    /// Proposes a block for the threshold-clock round if this node has not proposed in it yet,
+    /// and either all leaders of the previous round are in the DAG, the leader timeout expired
+    /// (`leader_timeout_ms` after this core first saw the round), or `force` is set.
+    pub fn try_propose(&mut self, now_ms: u64, force: bool) -> ConsensusResult<Option<Proposal>> {
+        let round = self.clock.round();
+        if round <= self.last_proposed.round() || round <= self.propose_floor {
+            return Ok(None);
+        }
+        let started = match self.round_start {
+            Some((r, t)) if r == round => t,
+            _ => {
+                self.round_start = Some((round, now_ms));
+                now_ms
+            }
+        };
+        let timed_out = now_ms >= started.saturating_add(self.params.leader_timeout_ms);
+        if !(force || timed_out || self.leaders_present(round - 1)) {
+            return Ok(None);
+        }
+        if !force
+            && self.last_proposed.round() > 0
+            && now_ms
+                < self
+                    .last_proposed
+                    .timestamp_ms()
+                    .saturating_add(self.params.min_round_delay_ms)
+        {
+            return Ok(None);
+        }
+        let block = self.build_block(round, now_ms);
+        let signed = SignedBlock::sign(block, &self.key);
+        let verified = VerifiedBlock::new_trusted(signed.clone());
+        self.store.write(StoreBatch {
+            blocks: vec![verified.clone()],
+            commits: vec![],
+        })?;
+        self.dag.accept_block(verified.clone());
+        self.clock
+            .add_block(verified.reference(), self.dag.committee());
+        self.last_proposed = verified;
+        let mut sink = AddBlocksOutcome::default();
+        let commits = self.try_commit_into(&mut sink)?;
+        Ok(Some(Proposal {
+            block: signed,
+            commits,
+        }))
+    }
+
+    fn leaders_present(&self, round: Round) -> bool {
+        round == 0
+            || self
+                .committer
+                .get_leaders(round)
+                .into_iter()
+                .all(|a| !self.dag.get_blocks_at_slot(Slot::new(round, a)).is_empty())
+    }
+
+    fn build_block(&mut self, round: Round, now_ms: u64) -> Block {
+        let own = self.params.own_index;
+        let previous = &self.last_proposed;
+        let already: BTreeSet<BlockRef> = previous.ancestors().iter().copied().collect();
+        let gc_round = self.dag.gc_round();
+        let mut ancestors = vec![previous.reference()];
+        for a in self.dag.committee().indices() {
+            if a == own {
+                continue;
+            }
+            if let Some(b) = self.dag.last_block_of_below(a, round) {
+                let r = b.reference();
+                if (r.round > gc_round || r.round + 1 == round) && !already.contains(&r) {
+                    ancestors.push(r);
+                }
+            }
+        }
+        let max_ancestor_ts = ancestors
+            .iter()
+            .filter_map(|r| self.dag.get_block(r))
+            .map(|b| b.timestamp_ms())
+            .max()
+            .unwrap_or(0);
+        let limits = self.params.block_limits;
+        let mut transactions = self
+            .transactions
+            .next_transactions(limits.max_transactions, limits.max_transaction_bytes);
+        // Never exceed the limits peers enforce, whatever the source returned.
+        let mut bytes = 0usize;
+        let fit = transactions
+            .iter()
+            .take(limits.max_transactions)
+            .take_while(|t| {
+                bytes += t.0.len();
+                bytes <= limits.max_transaction_bytes
+            })
+            .count();
+        transactions.truncate(fit);
+        Block {
+            epoch: self.dag.committee().epoch,
+            round,
+            author: own,
+            timestamp_ms: now_ms.max(max_ancestor_ts),
+            ancestors,
+            transactions,
+        }
+    }
+
+    /// Records the highest round of an own block that peers report (amnesia recovery: after
+    /// losing the store, ask f+1 peers for this node's latest block before proposing). The
+    /// core will only propose above it.
+    pub fn set_last_known_own_round(&mut self, round: Round) {
+        self.propose_floor = self.propose_floor.max(round);
+    }
+
+    /// Time at which the leader timeout for the current clock round fires, if a proposal is
+    /// pending (for the driver's timer).
+    pub fn leader_timeout_deadline_ms(&self) -> Option<u64> {
+        match self.round_start {
+            Some((r, t)) if r == self.clock.round() && r > self.last_proposed.round() => {
+                Some(t.saturating_add(self.params.leader_timeout_ms))
+            }
+            _ => None,
+        }
+    }
+
+    /// Re-reads committed sub-DAGs with index > `after` from the store (for a consumer that
+    /// restarts; it must persist the last index it processed).
+    pub fn replay_commits(&self, after: CommitIndex) -> ConsensusResult<Vec<CommittedSubDag>> {
+        let mut out = Vec::new();
+        for commit in self.store.scan_commits_from(after + 1)? {
+            let blocks = self
+                .store
+                .read_blocks(&commit.blocks)?
+                .into_iter()
+                .zip(&commit.blocks)
+                .map(|(b, r)| b.ok_or_else(|| ConsensusError::Store(format!("missing {r:?}"))))
+                .collect::<ConsensusResult<Vec<_>>>()?;
+            out.push(CommittedSubDag {
+                commit_index: commit.index,
+                leader: commit.leader,
+                blocks,
+                timestamp_ms: commit.timestamp_ms,
+                previous_digest: commit.previous_digest,
+                commit_digest: commit.digest(),
+                commit,
+            });
+        }
+        Ok(out)
+    }
+
+    /// This node's latest own block (genesis before the first proposal).
+    pub fn last_proposed_block(&self) -> &VerifiedBlock {
+        &self.last_proposed
+    }
+    /// Round of the latest own block.
+    pub fn last_proposed_round(&self) -> Round {
+        self.last_proposed.round()
+    }
+    /// Threshold-clock round (the round of the next own block).
+    pub fn clock_round(&self) -> Round {
+        self.clock.round()
+    }
+    /// Last decided leader slot (commit or skip).
+    pub fn last_decided(&self) -> Slot {
+        self.last_decided
+    }
+    /// Index of the last commit (0 if none).
+    pub fn last_commit_index(&self) -> CommitIndex {
+        self.dag.last_commit().map_or(0, |c| c.index)
+    }
+    /// Read access to the DAG.
+    pub fn dag(&self) -> &DagState {
+        &self.dag
+    }
+    /// References still awaited by suspended blocks.
+    pub fn missing_references(&self) -> BTreeSet<BlockRef> {
+        self.block_manager.missing_references()
+    }
+    /// Own authority index.
+    pub fn own_index(&self) -> AuthorityIndex {
+        self.params.own_index
+    }
+}
+
+#[cfg(test)]
+#[path = "core_tests.rs"]
+mod tests;
+
+#[cfg(test)]
+#[path = "core_random_tests.rs"]
+mod random_tests;

@@ -1,0 +1,136 @@
+//! Settings of the TCP transport.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+
+use crate::{NetworkError, PeerIndex};
+
+/// Reconnect delays: the first retry waits `initial_ms`, each further failure doubles the wait,
+/// up to `max_ms`. A successful connection resets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackoffConfig {
+    /// First delay after a failed or broken connection, in milliseconds (> 0).
+    pub initial_ms: u64,
+    /// Upper bound of the delay, in milliseconds (>= `initial_ms`).
+    pub max_ms: u64,
+}
+
+impl Default for BackoffConfig {
+    /// 100 ms doubling up to 5 s.
+    fn default() -> Self {
+        Self {
+            initial_ms: 100,
+            max_ms: 5_000,
+        }
+    }
+}
+
+/// Configuration of a [`TcpNetwork`](super::TcpNetwork).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpConfig {
+    /// This node's index; announced to peers in the hello frame.
+    pub own_index: PeerIndex,
+    /// Address to listen on (used by [`TcpNetwork::start`](super::TcpNetwork::start)).
+    pub listen_addr: SocketAddr,
+    /// Every peer's index and address. An entry for `own_index` is allowed and ignored, so the
+    /// whole committee can be passed as is. Indices must be unique.
+    pub peers: Vec<(PeerIndex, SocketAddr)>,
+    /// Reconnect delays.
+    pub backoff: BackoffConfig,
+    /// Largest payload accepted or sent, in bytes. A peer sending a larger frame has its
+    /// connection closed.
+    pub max_frame_bytes: usize,
+    /// Messages kept per peer while it is unreachable or slow; beyond this the **oldest** queued
+    /// message is dropped, so memory stays bounded and the freshest messages survive.
+    pub send_queue_capacity: usize,
+    /// Capacity of the inbound channel. When it is full, readers stop reading their sockets
+    /// (TCP back-pressure) until the consumer catches up.
+    pub inbound_capacity: usize,
+}
+
+impl TcpConfig {
+    /// A configuration with default backoff, 16 MiB frames, 4096 queued messages per peer and an
+    /// inbound channel of 4096 messages.
+    pub fn new(
+        own_index: PeerIndex,
+        listen_addr: SocketAddr,
+        peers: Vec<(PeerIndex, SocketAddr)>,
+    ) -> Self {
+        Self {
+            own_index,
+            listen_addr,
+            peers,
+            backoff: BackoffConfig::default(),
+            max_frame_bytes: 16 * 1024 * 1024,
+            send_queue_capacity: 4_096,
+            inbound_capacity: 4_096,
+        }
+    }
+
+    /// Peers other than this node, sorted by index. Fails on duplicate indices or zero limits.
+    pub(crate) fn remote_peers(&self) -> Result<Vec<(PeerIndex, SocketAddr)>, NetworkError> {
+        let invalid = |reason| Err(NetworkError::InvalidConfig { reason });
+        if self.backoff.initial_ms == 0 || self.backoff.max_ms < self.backoff.initial_ms {
+            return invalid("backoff needs 0 < initial_ms <= max_ms");
+        }
+        if self.max_frame_bytes < super::frame::HELLO_LEN {
+            return invalid("max_frame_bytes is smaller than the hello frame");
+        }
+        if self.send_queue_capacity == 0 || self.inbound_capacity == 0 {
+            return invalid("queue capacities must be positive");
+        }
+        let mut seen = BTreeSet::new();
+        if self.peers.iter().any(|(index, _)| !seen.insert(*index)) {
+            return invalid("duplicate peer index");
+        }
+        let mut remote: Vec<_> = self
+            .peers
+            .iter()
+            .copied()
+            .filter(|(index, _)| *index != self.own_index)
+            .collect();
+        remote.sort_by_key(|(index, _)| *index);
+        Ok(remote)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    #[test]
+    fn own_entry_is_skipped_and_peers_are_sorted() {
+        let config = TcpConfig::new(1, addr(1), vec![(2, addr(2)), (1, addr(1)), (0, addr(0))]);
+        assert_eq!(
+            config.remote_peers().unwrap(),
+            vec![(0, addr(0)), (2, addr(2))]
+        );
+    }
+
+    #[test]
+    fn bad_configurations_are_rejected() {
+        let base = TcpConfig::new(0, addr(0), vec![(1, addr(1))]);
+        let mut duplicate = base.clone();
+        duplicate.peers.push((1, addr(5)));
+        let mut backoff = base.clone();
+        backoff.backoff = BackoffConfig {
+            initial_ms: 10,
+            max_ms: 5,
+        };
+        let mut tiny_frames = base.clone();
+        tiny_frames.max_frame_bytes = 2;
+        let mut no_queue = base.clone();
+        no_queue.send_queue_capacity = 0;
+        for config in [duplicate, backoff, tiny_frames, no_queue] {
+            assert!(matches!(
+                config.remote_peers(),
+                Err(NetworkError::InvalidConfig { .. })
+            ));
+        }
+        assert!(base.remote_peers().is_ok());
+    }
+}

@@ -1,0 +1,49 @@
+//! TCP transport for the node binary.
+//!
+//! Each node listens on one address and dials every peer once: messages to a peer travel on the
+//! connection this node opened, messages from a peer arrive on the connection that peer opened.
+//! Frames are length-delimited (4-byte big-endian length, see `tokio_util`'s
+//! `LengthDelimitedCodec`) and capped at [`TcpConfig::max_frame_bytes`]; a peer that sends a
+//! larger frame has its connection closed (logged, never a panic) and will redial.
+//!
+//! **Identity.** The first frame on a connection is a hello carrying the dialer's index. It is
+//! only a routing hint: anyone who can reach the port can claim any configured index. The
+//! consensus layer must verify signatures on every block it accepts and must not trust the
+//! `from` index for anything but routing replies and choosing whom to fetch from.
+//!
+//! **Delivery.** Best effort, ordered per connection. Each peer has a bounded send queue
+//! ([`TcpConfig::send_queue_capacity`]); while the peer is down or slow the queue keeps the
+//! newest messages and drops the oldest, so memory stays bounded. Messages written to a
+//! connection that then breaks are lost. Reconnection uses capped exponential backoff
+//! ([`BackoffConfig`]).
+//!
+//! **Shutdown.** [`TcpNetwork::shutdown`] aborts all tasks and waits for them; dropping the
+//! handle aborts them without waiting.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), fastevm_network::NetworkError> {
+//! use bytes::Bytes;
+//! use fastevm_network::tcp::{TcpConfig, TcpNetwork};
+//!
+//! let peers = vec![(0, "10.0.0.1:7000".parse().unwrap()), (1, "10.0.0.2:7000".parse().unwrap())];
+//! let config = TcpConfig::new(0, "0.0.0.0:7000".parse().unwrap(), peers);
+//! let (network, mut inbound) = TcpNetwork::start(config).await?;
+//! network.broadcast(Bytes::from_static(b"block"))?;
+//! if let Some((from, payload)) = inbound.recv().await {
+//!     println!("{} bytes from {from}", payload.len());
+//! }
+//! network.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod config;
+mod frame;
+mod inbound;
+mod network;
+mod outbound;
+#[cfg(test)]
+mod tests;
+
+pub use config::{BackoffConfig, TcpConfig};
+pub use network::{InboundReceiver, TcpNetwork};
+pub use outbound::PeerLinkStats;
