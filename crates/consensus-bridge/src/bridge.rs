@@ -1,0 +1,238 @@
+//! The bridge proper: one committed sub-DAG in, one canonical block out, through
+//! forkchoiceUpdated(attributes) → getPayload → newPayload → forkchoiceUpdated.
+
+use crate::{
+    commit_payload::{payload_request, ParentBlock, PayloadRules},
+    execution_client::{ExecutionClient, HeadInfo},
+    progress::decode_commit_marker,
+    BridgeError,
+};
+use alloy_primitives::B256;
+use alloy_rpc_types_engine::{ForkchoiceState, PayloadStatusEnum};
+use fastevm_consensus::commit::CommittedSubDag;
+use std::{future::Future, time::Duration};
+
+/// How transient failures (execution node unreachable) are retried.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts after the first one.
+    pub max_retries: u32,
+    /// First wait.
+    pub initial_backoff: Duration,
+    /// Longest wait.
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: 20,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Outcome of executing one commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitOutcome {
+    /// A new canonical block.
+    Executed {
+        /// Its hash.
+        hash: B256,
+        /// Its number.
+        number: u64,
+        /// Transactions it holds.
+        transactions: usize,
+    },
+    /// The commit was executed before (a replay after restart): nothing done.
+    AlreadyExecuted,
+}
+
+/// Drives one execution node from the ordered stream of commits.
+#[derive(Debug)]
+pub struct ConsensusBridge<C> {
+    client: C,
+    rules: PayloadRules,
+    retry: RetryPolicy,
+    head: HeadInfo,
+    last_executed: u64,
+}
+
+impl<C: ExecutionClient> ConsensusBridge<C> {
+    /// Connects to the execution node and reads where it is: the commit index recorded in its
+    /// head block (0 when the head is not a consensus block, e.g. genesis).
+    pub async fn connect(
+        client: C,
+        rules: PayloadRules,
+        retry: RetryPolicy,
+    ) -> Result<Self, BridgeError> {
+        let head = with_retry(retry, || client.head()).await?;
+        let last_executed = decode_commit_marker(&head.extra_data).unwrap_or(0);
+        tracing::info!(head = %head.hash, number = head.number, last_executed, "bridge connected");
+        Ok(Self {
+            client,
+            rules,
+            retry,
+            head,
+            last_executed,
+        })
+    }
+
+    /// Index of the last commit executed into a block; consensus must deliver from the next one.
+    pub fn last_executed_commit(&self) -> u64 {
+        self.last_executed
+    }
+
+    /// The execution client.
+    pub fn client(&self) -> &C {
+        &self.client
+    }
+
+    /// The head the bridge builds on.
+    pub fn head(&self) -> &HeadInfo {
+        &self.head
+    }
+
+    /// Turns `subdag` into the next canonical block.
+    pub async fn execute(
+        &mut self,
+        subdag: &CommittedSubDag,
+    ) -> Result<CommitOutcome, BridgeError> {
+        let index = subdag.commit_index;
+        if index <= self.last_executed {
+            return Ok(CommitOutcome::AlreadyExecuted);
+        }
+        if index != self.last_executed + 1 {
+            return Err(BridgeError::CommitGap {
+                expected: self.last_executed + 1,
+                got: index,
+            });
+        }
+        let parent = ParentBlock {
+            hash: self.head.hash,
+            timestamp: self.head.timestamp,
+        };
+        let request = payload_request(subdag, &parent, &self.rules);
+        let at_head = fcs(parent.hash);
+
+        let updated = with_retry(self.retry, || {
+            self.client
+                .forkchoice_updated(at_head, Some(request.clone()))
+        })
+        .await?;
+        match updated.payload_status.status {
+            PayloadStatusEnum::Valid => {}
+            PayloadStatusEnum::Syncing | PayloadStatusEnum::Accepted => {
+                return Err(BridgeError::Syncing(parent.hash))
+            }
+            PayloadStatusEnum::Invalid { validation_error } => {
+                return Err(BridgeError::Divergence {
+                    commit: index,
+                    detail: format!("head {} is INVALID: {validation_error}", parent.hash),
+                })
+            }
+        }
+        let id = updated.payload_id.ok_or_else(|| BridgeError::Divergence {
+            commit: index,
+            detail: "forkchoiceUpdated with attributes returned no payload id".into(),
+        })?;
+        let built = with_retry(self.retry, || self.client.get_payload(id)).await?;
+        let header = &built.block.header;
+        if header.parent_hash != parent.hash
+            || decode_commit_marker(&header.extra_data) != Some(index)
+        {
+            return Err(BridgeError::Divergence {
+                commit: index,
+                detail: format!(
+                    "payload {} does not extend {} with commit {index}",
+                    built.hash, parent.hash
+                ),
+            });
+        }
+        let computed = header.hash_slow();
+        if computed != built.hash {
+            return Err(BridgeError::Divergence {
+                commit: index,
+                detail: format!(
+                    "payload claims hash {} but its header hashes to {computed}",
+                    built.hash
+                ),
+            });
+        }
+        let status = with_retry(self.retry, || self.client.new_payload(&built)).await?;
+        match status.status {
+            PayloadStatusEnum::Valid => {}
+            PayloadStatusEnum::Invalid { validation_error } => {
+                return Err(BridgeError::InvalidBlock {
+                    commit: index,
+                    block: built.hash,
+                    reason: validation_error,
+                })
+            }
+            PayloadStatusEnum::Syncing | PayloadStatusEnum::Accepted => {
+                return Err(BridgeError::Syncing(parent.hash))
+            }
+        }
+        let updated = with_retry(self.retry, || {
+            self.client.forkchoice_updated(fcs(built.hash), None)
+        })
+        .await?;
+        if updated.payload_status.status != PayloadStatusEnum::Valid {
+            return Err(BridgeError::Divergence {
+                commit: index,
+                detail: format!(
+                    "forkchoiceUpdated to {} answered {:?}",
+                    built.hash, updated.payload_status.status
+                ),
+            });
+        }
+        let head = with_retry(self.retry, || self.client.head()).await?;
+        if head.hash != built.hash {
+            return Err(BridgeError::Divergence {
+                commit: index,
+                detail: format!(
+                    "head is {} after forkchoiceUpdated to {}",
+                    head.hash, built.hash
+                ),
+            });
+        }
+        let outcome = CommitOutcome::Executed {
+            hash: head.hash,
+            number: head.number,
+            transactions: built.block.body.transactions.len(),
+        };
+        self.head = head;
+        self.last_executed = index;
+        Ok(outcome)
+    }
+}
+
+/// head = safe = finalized: a committed block is final (BFT finality).
+fn fcs(hash: B256) -> ForkchoiceState {
+    ForkchoiceState {
+        head_block_hash: hash,
+        safe_block_hash: hash,
+        finalized_block_hash: hash,
+    }
+}
+
+async fn with_retry<T, F, Fut>(policy: RetryPolicy, mut call: F) -> Result<T, BridgeError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, BridgeError>>,
+{
+    let mut backoff = policy.initial_backoff;
+    let mut attempt = 0;
+    loop {
+        match call().await {
+            Err(e) if e.is_transient() && attempt < policy.max_retries => {
+                attempt += 1;
+                tracing::warn!(error = %e, attempt, "execution node call failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(policy.max_backoff);
+            }
+            other => return other,
+        }
+    }
+}

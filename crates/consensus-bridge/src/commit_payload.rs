@@ -1,0 +1,102 @@
+//! The deterministic mapping from a committed sub-DAG to the payload attributes of its block.
+
+use crate::progress::encode_commit_marker;
+use alloy_primitives::{keccak256, Address, Bytes, B256};
+use alloy_rpc_types_engine::PayloadAttributes;
+use fastevm_consensus::commit::CommittedSubDag;
+use fastevm_engine::PayloadRequest;
+use std::collections::HashSet;
+
+/// What the bridge knows of the block a commit builds on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParentBlock {
+    /// Block hash.
+    pub hash: B256,
+    /// Block timestamp (seconds).
+    pub timestamp: u64,
+}
+
+/// Chain parameters the mapping needs.
+#[derive(Debug, Clone, Default)]
+pub struct PayloadRules {
+    /// Fee recipient of each authority (by authority index); authorities without one pay to the
+    /// zero address.
+    pub fee_recipients: Vec<Address>,
+    /// Whether the chain accepts a block with its parent's timestamp (`allowEqualTimestamps`).
+    pub allow_equal_timestamps: bool,
+}
+
+/// The block timestamp of a commit: the commit's consensus time in seconds (a stake-weighted
+/// median of validator clocks, monotonic), never before the parent's; when the chain demands
+/// strictly increasing timestamps, at least the parent's plus one.
+pub fn block_timestamp(commit_timestamp_ms: u64, parent_timestamp: u64, allow_equal: bool) -> u64 {
+    let floor = if allow_equal {
+        parent_timestamp
+    } else {
+        parent_timestamp + 1
+    };
+    (commit_timestamp_ms / 1000).max(floor)
+}
+
+/// The transactions of a sub-DAG in linearized order (blocks by round then author, each block's
+/// transactions in order), each distinct transaction once (first occurrence wins).
+pub fn ordered_transactions(subdag: &CommittedSubDag) -> Vec<Bytes> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for block in &subdag.blocks {
+        for tx in block.transactions() {
+            if seen.insert(keccak256(&tx.0)) {
+                out.push(Bytes::from(tx.0.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// The payload request for `subdag` on `parent`: exactly the sub-DAG's transactions
+/// (`noTxPool`), prevRandao and parent beacon root from the commit digest, the leader's fee
+/// recipient, no withdrawals, and the commit index in `extraData`.
+pub fn payload_request(
+    subdag: &CommittedSubDag,
+    parent: &ParentBlock,
+    rules: &PayloadRules,
+) -> PayloadRequest {
+    let digest = B256::from(subdag.commit_digest.0);
+    let fee_recipient = rules
+        .fee_recipients
+        .get(subdag.leader.author as usize)
+        .copied()
+        .unwrap_or(Address::ZERO);
+    PayloadRequest {
+        attributes: PayloadAttributes {
+            timestamp: block_timestamp(
+                subdag.timestamp_ms,
+                parent.timestamp,
+                rules.allow_equal_timestamps,
+            ),
+            prev_randao: digest,
+            suggested_fee_recipient: fee_recipient,
+            withdrawals: Some(vec![]),
+            parent_beacon_block_root: Some(digest),
+            slot_number: None,
+            target_gas_limit: None,
+        },
+        transactions: Some(ordered_transactions(subdag)),
+        no_tx_pool: true,
+        gas_limit: None,
+        extra_data: Some(encode_commit_marker(subdag.commit_index)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_follow_commit_time_and_never_go_back() {
+        assert_eq!(block_timestamp(12_345, 10, true), 12);
+        assert_eq!(block_timestamp(12_999, 12, true), 12);
+        assert_eq!(block_timestamp(12_999, 12, false), 13);
+        assert_eq!(block_timestamp(5_000, 12, true), 12);
+    }
+}

@@ -1,0 +1,55 @@
+//! Errors of the consensus bridge.
+
+use alloy_primitives::B256;
+
+/// Why the bridge could not turn a commit into a block.
+#[derive(Debug, thiserror::Error)]
+pub enum BridgeError {
+    /// The execution node could not be reached (retried with backoff before giving up).
+    #[error("execution node unreachable: {0}")]
+    Unreachable(String),
+    /// The execution node answered an Engine API error.
+    #[error("execution node refused {method}: {reason}")]
+    Refused {
+        /// The Engine API method.
+        method: &'static str,
+        /// The error it returned.
+        reason: String,
+    },
+    /// The execution node found the commit's block INVALID: the chain cannot go on.
+    #[error("commit {commit} produced an INVALID block {block}: {reason}")]
+    InvalidBlock {
+        /// Commit index.
+        commit: u64,
+        /// Block hash.
+        block: B256,
+        /// The validation error.
+        reason: String,
+    },
+    /// The execution node is syncing and cannot build on the expected head.
+    #[error("execution node is syncing (head {0} unknown to it)")]
+    Syncing(B256),
+    /// The execution node's answers contradict what this bridge built or expects.
+    #[error("divergence at commit {commit}: {detail}")]
+    Divergence {
+        /// Commit index.
+        commit: u64,
+        /// What did not match.
+        detail: String,
+    },
+    /// A commit arrived out of order.
+    #[error("commit {got} arrived but the next to execute is {expected}")]
+    CommitGap {
+        /// The commit index expected next.
+        expected: u64,
+        /// The commit index received.
+        got: u64,
+    },
+}
+
+impl BridgeError {
+    /// Whether retrying the same call may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, BridgeError::Unreachable(_))
+    }
+}

@@ -1,0 +1,135 @@
+//! The bridge's execution client over the authenticated Engine API (JSON-RPC + JWT), for an
+//! execution node in another process: `engine_forkchoiceUpdatedV3`, `engine_getPayloadV4` (V5
+//! from Osaka), `engine_newPayloadV4`, and `eth_getBlockByNumber` on the same port for the head.
+
+use crate::{
+    execution_client::{BuiltBlock, ExecutionClient, HeadInfo},
+    BridgeError,
+};
+use alloy_consensus::{Block, Transaction, TxEnvelope};
+use alloy_eips::BlockNumberOrTag;
+use alloy_primitives::B256;
+use alloy_rpc_types_engine::{
+    ExecutionPayload, ExecutionPayloadSidecar, ExecutionPayloadV3, ForkchoiceState,
+    ForkchoiceUpdated, PayloadId, PayloadStatus,
+};
+use fastevm_engine::PayloadRequest;
+use fastevm_engine_rpc::{
+    engine_http_client, AuthEthApiClient, EngineApiClient, EngineHttpClient, FastPayloadAttributes,
+    JwtSecret, UNSUPPORTED_FORK,
+};
+use jsonrpsee::core::ClientError;
+use std::time::Duration;
+
+/// An execution node reached over its Engine API port.
+#[derive(Debug)]
+pub struct RpcExecutionClient {
+    client: EngineHttpClient,
+}
+
+impl RpcExecutionClient {
+    /// Connects to `url` (e.g. `http://127.0.0.1:8551`) with the node's JWT secret.
+    pub fn new(url: &str, secret: JwtSecret, timeout: Duration) -> Result<Self, BridgeError> {
+        let client = engine_http_client(url, secret, timeout)
+            .map_err(|e| BridgeError::Unreachable(e.to_string()))?;
+        Ok(Self { client })
+    }
+}
+
+fn map_err(method: &'static str) -> impl Fn(ClientError) -> BridgeError {
+    move |e| match e {
+        ClientError::Call(obj) => BridgeError::Refused {
+            method,
+            reason: format!("{} ({})", obj.message(), obj.code()),
+        },
+        other => BridgeError::Unreachable(format!("{method}: {other}")),
+    }
+}
+
+impl ExecutionClient for RpcExecutionClient {
+    async fn head(&self) -> Result<HeadInfo, BridgeError> {
+        let block = self
+            .client
+            .block_by_number(BlockNumberOrTag::Latest, false)
+            .await
+            .map_err(map_err("eth_getBlockByNumber"))?
+            .ok_or_else(|| BridgeError::Refused {
+                method: "eth_getBlockByNumber",
+                reason: "no head block".into(),
+            })?;
+        Ok(HeadInfo {
+            hash: block.header.hash,
+            number: block.header.inner.number,
+            timestamp: block.header.inner.timestamp,
+            extra_data: block.header.inner.extra_data,
+        })
+    }
+
+    async fn forkchoice_updated(
+        &self,
+        state: ForkchoiceState,
+        request: Option<PayloadRequest>,
+    ) -> Result<ForkchoiceUpdated, BridgeError> {
+        let attributes = request.map(FastPayloadAttributes::from);
+        self.client
+            .forkchoice_updated_v3(state, attributes)
+            .await
+            .map_err(map_err("engine_forkchoiceUpdatedV3"))
+    }
+
+    async fn get_payload(&self, id: PayloadId) -> Result<BuiltBlock, BridgeError> {
+        let (payload, requests) = match self.client.get_payload_v4(id).await {
+            Ok(envelope) => (
+                envelope.envelope_inner.execution_payload,
+                envelope.execution_requests,
+            ),
+            Err(ClientError::Call(obj)) if obj.code() == UNSUPPORTED_FORK => {
+                let envelope = self
+                    .client
+                    .get_payload_v5(id)
+                    .await
+                    .map_err(map_err("engine_getPayloadV5"))?;
+                (envelope.execution_payload, envelope.execution_requests)
+            }
+            Err(e) => return Err(map_err("engine_getPayloadV4")(e)),
+        };
+        let hash = payload.payload_inner.payload_inner.block_hash;
+        let block: Block<TxEnvelope> = ExecutionPayload::V3(payload)
+            .try_into_block_with_sidecar(&ExecutionPayloadSidecar::none())
+            .map_err(|e| BridgeError::Refused {
+                method: "engine_getPayloadV4",
+                reason: format!("undecodable payload: {e}"),
+            })?;
+        Ok(BuiltBlock {
+            hash,
+            block,
+            requests,
+        })
+    }
+
+    async fn new_payload(&self, built: &BuiltBlock) -> Result<PayloadStatus, BridgeError> {
+        let payload = ExecutionPayloadV3::from_block_unchecked(built.hash, &built.block);
+        let versioned_hashes: Vec<B256> = built
+            .block
+            .body
+            .transactions
+            .iter()
+            .filter_map(|tx| tx.blob_versioned_hashes().map(|h| h.to_vec()))
+            .flatten()
+            .collect();
+        let beacon_root = built
+            .block
+            .header
+            .parent_beacon_block_root
+            .unwrap_or_default();
+        self.client
+            .new_payload_v4(
+                payload,
+                versioned_hashes,
+                beacon_root,
+                built.requests.clone(),
+            )
+            .await
+            .map_err(map_err("engine_newPayloadV4"))
+    }
+}

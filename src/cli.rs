@@ -1,0 +1,69 @@
+//! Command-line interface of the `fastevm` binary.
+
+use crate::dev_genesis::dev_genesis_json;
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use fastevm_executor::{init_genesis, parse_genesis};
+use fastevm_storage::{ChainStore, StoreOptions};
+use std::path::PathBuf;
+
+/// FastEVM: an EVM execution node over RocksDB, driven by Mysticeti consensus.
+#[derive(Debug, Parser)]
+#[command(name = "fastevm", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log filter (error, warn, info, debug, trace, or a tracing filter).
+    #[arg(long = "log-level", global = true, default_value = "info")]
+    pub log_level: String,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a database from a geth-format genesis.json and print the genesis hash and state root.
+    Init {
+        /// The genesis file.
+        #[arg(long)]
+        chain: PathBuf,
+        /// Database directory.
+        #[arg(long)]
+        datadir: PathBuf,
+    },
+    /// Run an execution node: RocksDB store, revm executor, Engine API (JWT) and metrics.
+    Node(crate::node::NodeArgs),
+    /// Print a built-in genesis file.
+    Genesis {
+        /// Which genesis (only `dev`).
+        #[arg(value_parser = ["dev"])]
+        name: String,
+    },
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Init { chain, datadir } => {
+            let json = std::fs::read_to_string(&chain)
+                .with_context(|| format!("reading {}", chain.display()))?;
+            let genesis = parse_genesis(&json)?;
+            let store = ChainStore::open(&datadir, StoreOptions::default())
+                .with_context(|| format!("opening database {}", datadir.display()))?;
+            let block = init_genesis(&store, &genesis)?;
+            println!("genesis hash: {}", block.hash);
+            println!("state root:   {}", block.header.state_root);
+            println!("chain id:     {}", genesis.config.chain_id);
+            println!("accounts:     {}", genesis.alloc.len());
+            Ok(())
+        }
+        Command::Node(args) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(crate::node::run_node(args))
+        }
+        Command::Genesis { .. } => {
+            print!("{}", dev_genesis_json());
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,365 @@
+//! The consensus bridge over in-process execution nodes: every node turns the same commits into
+//! the same blocks, resumes after a restart without skipping or repeating a commit, retries an
+//! unreachable node and stops loudly on an INVALID block.
+
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Address, Bytes, B256, U256};
+use alloy_rpc_types_engine::{
+    ForkchoiceState, ForkchoiceUpdated, PayloadId, PayloadStatus, PayloadStatusEnum,
+};
+use fastevm::{
+    dev_genesis::{dev_genesis, dev_signers, DEV_CHAIN_ID},
+    test_utils::{sign_eip1559, TxFees},
+};
+use fastevm_consensus::{
+    commit::{Commit, CommitDigest, CommittedSubDag},
+    committee::Committee,
+    types::{Block, SignedBlock, Transaction, VerifiedBlock},
+};
+use fastevm_consensus_bridge::{
+    decode_commit_marker, BridgeError, BuiltBlock, CommitOutcome, ConsensusBridge, ExecutionClient,
+    HeadInfo, InProcessClient, PayloadRules, RetryPolicy,
+};
+use fastevm_engine::{Engine, PayloadRequest};
+use fastevm_executor::{init_genesis, Blockchain, ChainSpec};
+use fastevm_storage::{ChainStore, StoreOptions};
+use std::{
+    path::Path,
+    sync::{
+        atomic::{AtomicU32, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+fn engine(store: ChainStore) -> Arc<Engine> {
+    let genesis = dev_genesis();
+    init_genesis(&store, &genesis).unwrap();
+    Arc::new(Engine::new(Blockchain::new(
+        Arc::new(store),
+        Arc::new(ChainSpec::from_genesis(&genesis).unwrap()),
+    )))
+}
+
+fn rules() -> PayloadRules {
+    PayloadRules {
+        fee_recipients: (0..4).map(|i| Address::repeat_byte(0xf0 + i)).collect(),
+        allow_equal_timestamps: true,
+    }
+}
+
+fn fast_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_retries: 3,
+        initial_backoff: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(4),
+    }
+}
+
+fn transfer(signer: usize, nonce: u64) -> Transaction {
+    let tx = sign_eip1559(
+        &dev_signers()[signer],
+        DEV_CHAIN_ID,
+        nonce,
+        Address::repeat_byte(0x42),
+        U256::from(1 + nonce),
+        Bytes::new(),
+        TxFees::default(),
+    );
+    Transaction(tx.encoded_2718())
+}
+
+/// `count` hand-built commits of a 4-authority committee. Commit k has one block per authority;
+/// authority a carries signer a's transfer with nonce k-1, authority 3 also repeats authority 0's
+/// transaction (duplicate inside the sub-DAG), and from commit 2 on authority 1 re-sends its
+/// previous transaction (a duplicate across commits, which fails its nonce check).
+fn commits(count: u64) -> Vec<CommittedSubDag> {
+    let (_committee, keys): (Committee, _) = Committee::new_for_test(4, 7);
+    let mut previous = CommitDigest([0; 32]);
+    let mut out = Vec::new();
+    for k in 1..=count {
+        let round = k as u32;
+        let blocks: Vec<VerifiedBlock> = (0..4u32)
+            .map(|a| {
+                let mut transactions = vec![transfer(a as usize, k - 1)];
+                if a == 3 {
+                    transactions.push(transfer(0, k - 1));
+                }
+                if a == 1 && k > 1 {
+                    transactions.push(transfer(1, k - 2));
+                }
+                let block = Block {
+                    epoch: 0,
+                    round,
+                    author: a,
+                    timestamp_ms: 1_000 + 300 * k,
+                    ancestors: vec![],
+                    transactions,
+                };
+                VerifiedBlock::new_trusted(SignedBlock::sign(block, &keys[a as usize]))
+            })
+            .collect();
+        let leader = blocks[(k % 4) as usize].reference();
+        let commit = Commit {
+            index: k,
+            previous_digest: previous,
+            timestamp_ms: 1_000 + 300 * k,
+            leader,
+            blocks: blocks.iter().map(|b| b.reference()).collect(),
+        };
+        let digest = commit.digest();
+        out.push(CommittedSubDag {
+            commit_index: k,
+            leader,
+            blocks,
+            timestamp_ms: commit.timestamp_ms,
+            previous_digest: previous,
+            commit_digest: digest,
+            commit,
+        });
+        previous = digest;
+    }
+    out
+}
+
+#[tokio::test]
+async fn four_nodes_reach_the_same_block_at_every_height() {
+    let commits = commits(12);
+    let mut heads: Vec<Vec<B256>> = Vec::new();
+    let mut engines = Vec::new();
+    for _ in 0..4 {
+        let engine = engine(ChainStore::open("bridge", StoreOptions::in_memory()).unwrap());
+        let mut bridge =
+            ConsensusBridge::connect(InProcessClient::new(engine.clone()), rules(), fast_retry())
+                .await
+                .unwrap();
+        assert_eq!(bridge.last_executed_commit(), 0);
+        let mut hashes = Vec::new();
+        for commit in &commits {
+            match bridge.execute(commit).await.unwrap() {
+                CommitOutcome::Executed {
+                    hash, transactions, ..
+                } => {
+                    // 4 distinct new transfers per commit; the in-DAG duplicate is deduplicated and
+                    // the cross-commit replay is left out by the builder.
+                    assert_eq!(transactions, 4, "commit {}", commit.commit_index);
+                    hashes.push(hash);
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        heads.push(hashes);
+        engines.push(engine);
+    }
+    for node in 1..4 {
+        assert_eq!(heads[node], heads[0], "node {node} diverged");
+    }
+    let store = engines[0].chain().store();
+    let head = store.head_header().unwrap();
+    assert_eq!(head.number, 12);
+    assert_eq!(decode_commit_marker(&head.extra_data), Some(12));
+    // Timestamps are the commit times in seconds, equal within a second, never decreasing.
+    let mut last = 0;
+    for number in 1..=12 {
+        let header = store
+            .header(&store.canonical_hash(number).unwrap().unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(header.timestamp, (1_000 + 300 * number) / 1000);
+        assert!(header.timestamp >= last);
+        last = header.timestamp;
+        assert_eq!(
+            header.beneficiary,
+            Address::repeat_byte(0xf0 + (number % 4) as u8)
+        );
+    }
+    // head = safe = finalized.
+    assert_eq!(store.finalized_hash().unwrap(), Some(heads[0][11]));
+}
+
+#[tokio::test]
+async fn restart_resumes_at_the_next_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let commits = commits(6);
+    let open = |dir: &Path| engine(ChainStore::open(dir, StoreOptions::default()).unwrap());
+    {
+        let engine = open(dir.path());
+        let mut bridge =
+            ConsensusBridge::connect(InProcessClient::new(engine), rules(), fast_retry())
+                .await
+                .unwrap();
+        for commit in &commits[..4] {
+            bridge.execute(commit).await.unwrap();
+        }
+    }
+    let engine = open(dir.path());
+    let mut bridge =
+        ConsensusBridge::connect(InProcessClient::new(engine.clone()), rules(), fast_retry())
+            .await
+            .unwrap();
+    assert_eq!(bridge.last_executed_commit(), 4);
+    // Consensus replays from its last persisted point: already executed commits are not redone.
+    for commit in &commits[..4] {
+        assert_eq!(
+            bridge.execute(commit).await.unwrap(),
+            CommitOutcome::AlreadyExecuted
+        );
+    }
+    // A gap is refused rather than skipped.
+    let err = bridge.execute(&commits[5]).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BridgeError::CommitGap {
+                expected: 5,
+                got: 6
+            }
+        ),
+        "{err}"
+    );
+    bridge.execute(&commits[4]).await.unwrap();
+    bridge.execute(&commits[5]).await.unwrap();
+    assert_eq!(engine.chain().store().head_header().unwrap().number, 6);
+}
+
+/// A client that fails its first calls as unreachable, or answers INVALID to newPayload.
+struct FaultyClient {
+    inner: InProcessClient,
+    unreachable_calls: AtomicU32,
+    invalid_new_payload: bool,
+}
+
+impl FaultyClient {
+    fn fail(&self) -> Result<(), BridgeError> {
+        if self.unreachable_calls.load(Ordering::SeqCst) > 0 {
+            self.unreachable_calls.fetch_sub(1, Ordering::SeqCst);
+            return Err(BridgeError::Unreachable("connection refused".into()));
+        }
+        Ok(())
+    }
+}
+
+impl ExecutionClient for FaultyClient {
+    async fn head(&self) -> Result<HeadInfo, BridgeError> {
+        self.fail()?;
+        self.inner.head().await
+    }
+    async fn forkchoice_updated(
+        &self,
+        state: ForkchoiceState,
+        request: Option<PayloadRequest>,
+    ) -> Result<ForkchoiceUpdated, BridgeError> {
+        self.fail()?;
+        self.inner.forkchoice_updated(state, request).await
+    }
+    async fn get_payload(&self, id: PayloadId) -> Result<BuiltBlock, BridgeError> {
+        self.fail()?;
+        self.inner.get_payload(id).await
+    }
+    async fn new_payload(&self, block: &BuiltBlock) -> Result<PayloadStatus, BridgeError> {
+        self.fail()?;
+        if self.invalid_new_payload {
+            return Ok(PayloadStatus::new(
+                PayloadStatusEnum::Invalid {
+                    validation_error: "stateRoot mismatch".into(),
+                },
+                None,
+            ));
+        }
+        self.inner.new_payload(block).await
+    }
+}
+
+#[tokio::test]
+async fn unreachable_node_is_retried_and_invalid_block_stops_the_bridge() {
+    let commits = commits(2);
+    let flaky = FaultyClient {
+        inner: InProcessClient::new(engine(
+            ChainStore::open("flaky", StoreOptions::in_memory()).unwrap(),
+        )),
+        unreachable_calls: AtomicU32::new(3),
+        invalid_new_payload: false,
+    };
+    let mut bridge = ConsensusBridge::connect(flaky, rules(), fast_retry())
+        .await
+        .unwrap();
+    assert!(matches!(
+        bridge.execute(&commits[0]).await.unwrap(),
+        CommitOutcome::Executed { .. }
+    ));
+
+    let down = FaultyClient {
+        inner: InProcessClient::new(engine(
+            ChainStore::open("down", StoreOptions::in_memory()).unwrap(),
+        )),
+        unreachable_calls: AtomicU32::new(0),
+        invalid_new_payload: false,
+    };
+    let mut bridge = ConsensusBridge::connect(down, rules(), fast_retry())
+        .await
+        .unwrap();
+    // Now the node goes away for longer than the retry budget.
+    bridge_client_outage(&bridge, 100);
+    let err = bridge.execute(&commits[0]).await.unwrap_err();
+    assert!(matches!(err, BridgeError::Unreachable(_)), "{err}");
+    assert_eq!(bridge.last_executed_commit(), 0);
+
+    let invalid = FaultyClient {
+        inner: InProcessClient::new(engine(
+            ChainStore::open("invalid", StoreOptions::in_memory()).unwrap(),
+        )),
+        unreachable_calls: AtomicU32::new(0),
+        invalid_new_payload: true,
+    };
+    let mut bridge = ConsensusBridge::connect(invalid, rules(), fast_retry())
+        .await
+        .unwrap();
+    let err = bridge.execute(&commits[0]).await.unwrap_err();
+    assert!(
+        matches!(&err, BridgeError::InvalidBlock { commit: 1, reason, .. } if reason.contains("stateRoot")),
+        "{err}"
+    );
+}
+
+fn bridge_client_outage(bridge: &ConsensusBridge<FaultyClient>, calls: u32) {
+    bridge
+        .client()
+        .unreachable_calls
+        .store(calls, Ordering::SeqCst);
+}
+
+#[tokio::test]
+async fn bridge_over_jwt_rpc_matches_the_in_process_node() {
+    let commits = commits(6);
+    let dir = tempfile::tempdir().unwrap();
+    let chain = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/genesis/dev.json"));
+    let mut node = fastevm::test_utils::spawn_node(
+        Path::new(env!("CARGO_BIN_EXE_fastevm")),
+        dir.path(),
+        Some(chain),
+    );
+    let secret =
+        fastevm_engine_rpc::JwtSecret::load_or_generate(&dir.path().join("jwt.hex")).unwrap();
+    let remote = fastevm_consensus_bridge::RpcExecutionClient::new(
+        &format!("http://{}", node.authrpc),
+        secret,
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    let mut over_rpc = ConsensusBridge::connect(remote, rules(), fast_retry())
+        .await
+        .unwrap();
+    let local = engine(ChainStore::open("bridge-local", StoreOptions::in_memory()).unwrap());
+    let mut in_process =
+        ConsensusBridge::connect(InProcessClient::new(local), rules(), fast_retry())
+            .await
+            .unwrap();
+    for commit in &commits {
+        let a = over_rpc.execute(commit).await.unwrap();
+        let b = in_process.execute(commit).await.unwrap();
+        assert_eq!(a, b, "commit {}", commit.commit_index);
+    }
+    assert_eq!(over_rpc.last_executed_commit(), 6);
+    node.child.kill().unwrap();
+    node.child.wait().unwrap();
+}

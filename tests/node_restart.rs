@@ -1,0 +1,163 @@
+//! The `fastevm node` binary: Engine API on an ephemeral port, and after SIGKILL and restart the
+//! node keeps its head, safe and finalized blocks and goes on building on them.
+
+use alloy_primitives::{Address, B256, U64};
+use alloy_rpc_types_engine::{ForkchoiceState, PayloadAttributes, PayloadStatusEnum};
+use fastevm::test_utils::spawn_node;
+use fastevm_engine_rpc::{
+    engine_http_client, EngineApiClient, EngineHttpClient, FastPayloadAttributes, JwtSecret,
+};
+use fastevm_storage::{ChainStore, StoreOptions};
+use std::{
+    path::Path,
+    process::{Child, Command},
+    time::Duration,
+};
+
+fn start(datadir: &Path, with_chain: bool) -> (Child, String) {
+    let chain = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/genesis/dev.json"));
+    let node = spawn_node(
+        Path::new(env!("CARGO_BIN_EXE_fastevm")),
+        datadir,
+        with_chain.then_some(chain),
+    );
+    (node.child, node.authrpc)
+}
+
+fn client(addr: &str, datadir: &Path) -> EngineHttpClient {
+    let secret = JwtSecret::load_or_generate(&datadir.join("jwt.hex")).unwrap();
+    engine_http_client(&format!("http://{addr}"), secret, Duration::from_secs(30)).unwrap()
+}
+
+fn attrs(timestamp: u64) -> FastPayloadAttributes {
+    FastPayloadAttributes {
+        inner: PayloadAttributes {
+            timestamp,
+            prev_randao: B256::repeat_byte(3),
+            suggested_fee_recipient: Address::repeat_byte(0xfe),
+            withdrawals: Some(vec![]),
+            parent_beacon_block_root: Some(B256::repeat_byte(4)),
+            slot_number: None,
+            target_gas_limit: None,
+        },
+        transactions: Some(vec![]),
+        no_tx_pool: Some(true),
+        gas_limit: None,
+        extra_data: None,
+    }
+}
+
+fn fcs(head: B256, safe: B256, finalized: B256) -> ForkchoiceState {
+    ForkchoiceState {
+        head_block_hash: head,
+        safe_block_hash: safe,
+        finalized_block_hash: finalized,
+    }
+}
+
+async fn build_on(c: &EngineHttpClient, head: B256, timestamp: u64) -> B256 {
+    let updated = c
+        .forkchoice_updated_v3(fcs(head, head, head), Some(attrs(timestamp)))
+        .await
+        .unwrap();
+    let envelope = c.get_payload_v4(updated.payload_id.unwrap()).await.unwrap();
+    let payload = envelope.envelope_inner.execution_payload;
+    let hash = payload.payload_inner.payload_inner.block_hash;
+    let status = c
+        .new_payload_v4(
+            payload,
+            vec![],
+            B256::repeat_byte(4),
+            envelope.execution_requests,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status.status, PayloadStatusEnum::Valid);
+    c.forkchoice_updated_v3(fcs(hash, hash, hash), None)
+        .await
+        .unwrap();
+    hash
+}
+
+#[tokio::test]
+async fn node_keeps_head_safe_and_finalized_across_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    // An empty database needs a genesis.
+    let refused = Command::new(env!("CARGO_BIN_EXE_fastevm"))
+        .args(["node", "--datadir"])
+        .arg(dir.path().join("empty"))
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--chain"));
+
+    let (mut node, addr) = start(dir.path(), true);
+    let c = client(&addr, dir.path());
+    let genesis = {
+        let bodies = c
+            .get_payload_bodies_by_range_v1(U64::from(1), U64::from(1))
+            .await
+            .unwrap();
+        assert!(bodies.is_empty());
+        // The genesis hash: FCU to an unknown hash is SYNCING; the dev genesis is known.
+        let dev = fastevm_executor::genesis_block(
+            &fastevm::dev_genesis::dev_genesis(),
+            &fastevm_executor::ChainSpec::from_genesis(&fastevm::dev_genesis::dev_genesis())
+                .unwrap(),
+        )
+        .unwrap();
+        dev.hash
+    };
+    let mut blocks = vec![genesis];
+    for t in 1..=5 {
+        let head = *blocks.last().unwrap();
+        blocks.push(build_on(&c, head, t).await);
+    }
+    let state = fcs(blocks[5], blocks[3], blocks[2]);
+    assert_eq!(
+        c.forkchoice_updated_v3(state, None)
+            .await
+            .unwrap()
+            .payload_status
+            .status,
+        PayloadStatusEnum::Valid
+    );
+    node.kill().unwrap(); // SIGKILL
+    node.wait().unwrap();
+    {
+        let store = ChainStore::open(dir.path().join("db"), StoreOptions::default()).unwrap();
+        assert_eq!(store.head_hash().unwrap(), blocks[5]);
+        assert_eq!(store.safe_hash().unwrap(), Some(blocks[3]));
+        assert_eq!(store.finalized_hash().unwrap(), Some(blocks[2]));
+    }
+
+    let (mut node, addr) = start(dir.path(), false);
+    let c = client(&addr, dir.path());
+    assert_eq!(
+        c.get_payload_bodies_by_range_v1(U64::from(1), U64::from(10))
+            .await
+            .unwrap()
+            .len(),
+        5
+    );
+    assert_eq!(
+        c.forkchoice_updated_v3(state, None)
+            .await
+            .unwrap()
+            .payload_status
+            .status,
+        PayloadStatusEnum::Valid
+    );
+    let b6 = build_on(&c, blocks[5], 6).await;
+    c.forkchoice_updated_v3(fcs(b6, blocks[5], blocks[3]), None)
+        .await
+        .unwrap();
+    node.kill().unwrap();
+    node.wait().unwrap();
+
+    let store = ChainStore::open(dir.path().join("db"), StoreOptions::default()).unwrap();
+    assert_eq!(store.head_hash().unwrap(), b6);
+    assert_eq!(store.safe_hash().unwrap(), Some(blocks[5]));
+    assert_eq!(store.finalized_hash().unwrap(), Some(blocks[3]));
+    assert_eq!(store.head_header().unwrap().number, 6);
+}
