@@ -1,0 +1,247 @@
+//! The public pool handle: validation outside the lock, bookkeeping inside it.
+
+use std::collections::BTreeMap;
+
+use alloy_consensus::TxEnvelope;
+use alloy_primitives::{Address, Bytes, B256};
+use parking_lot::RwLock;
+
+use crate::{
+    best,
+    sender_txs::{PoolTx, SenderTxs},
+    tx_set::TxSet,
+    validation::{decode_raw, validate, ValidTx},
+    PoolConfig, PoolContent, PoolError, PoolState, PoolStatus, PooledTransaction,
+};
+
+/// FastEVM's transaction pool. Internally locked: share it as `Arc<TxPool>`.
+#[derive(Debug)]
+pub struct TxPool {
+    chain_id: u64,
+    config: PoolConfig,
+    set: RwLock<TxSet>,
+}
+
+fn view(tx: &PoolTx, is_pending: bool) -> PooledTransaction {
+    PooledTransaction {
+        tx: tx.valid.tx.clone(),
+        sender: tx.valid.sender,
+        is_pending,
+    }
+}
+
+/// Adds one sender's transactions to `content`.
+fn add_content(content: &mut PoolContent, address: Address, sender: &SenderTxs) {
+    let pending: BTreeMap<u64, PooledTransaction> = sender
+        .pending()
+        .map(|tx| (tx.valid.nonce, view(tx, true)))
+        .collect();
+    let queued: BTreeMap<u64, PooledTransaction> = sender
+        .queued()
+        .map(|tx| (tx.valid.nonce, view(tx, false)))
+        .collect();
+    if !pending.is_empty() {
+        content.pending.insert(address, pending);
+    }
+    if !queued.is_empty() {
+        content.queued.insert(address, queued);
+    }
+}
+
+impl TxPool {
+    /// An empty pool for `chain_id`.
+    pub fn new(config: PoolConfig, chain_id: u64) -> Self {
+        Self {
+            chain_id,
+            set: RwLock::new(TxSet::new(config.clone())),
+            config,
+        }
+    }
+
+    /// The pool's limits.
+    pub fn config(&self) -> &PoolConfig {
+        &self.config
+    }
+
+    /// The chain id transactions must carry.
+    pub fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+
+    /// Decodes EIP-2718 bytes (legacy RLP too), recovers the sender, validates, inserts.
+    /// Returns the tx hash.
+    pub fn add_raw(
+        &self,
+        raw: &[u8],
+        state: &dyn PoolState,
+        base_fee: u64,
+    ) -> Result<B256, PoolError> {
+        let tx = decode_raw(raw, &self.config)?;
+        self.add_transaction(tx, state, base_fee)
+    }
+
+    /// Validates a decoded transaction (recovering its sender) and inserts it. Returns the hash.
+    pub fn add_transaction(
+        &self,
+        tx: TxEnvelope,
+        state: &dyn PoolState,
+        base_fee: u64,
+    ) -> Result<B256, PoolError> {
+        if self.contains(tx.tx_hash()) {
+            return Err(PoolError::AlreadyKnown);
+        }
+        let valid = validate(tx, None, &self.config, self.chain_id, base_fee)?;
+        self.insert_valid(valid, state, base_fee)
+    }
+
+    /// Reads the sender's account and inserts under the lock.
+    fn insert_valid(
+        &self,
+        valid: ValidTx,
+        state: &dyn PoolState,
+        base_fee: u64,
+    ) -> Result<B256, PoolError> {
+        let account = state.account(&valid.sender).map_err(PoolError::State)?;
+        self.set.write().insert(valid, account, base_fee)
+    }
+
+    /// Executable ("pending") txs for the next block: per sender in nonce order, across senders
+    /// by effective tip at `base_fee` (ties broken by arrival order); a tx whose max fee is below
+    /// `base_fee` is skipped together with everything after it from that sender.
+    pub fn best_transactions(&self, base_fee: u64, max: usize) -> Vec<(TxEnvelope, Address)> {
+        best::best_transactions(&self.set.read(), base_fee, max)
+    }
+
+    /// The canonical head moved: re-reads each pooled sender's nonce and balance from `state`,
+    /// drops txs below the account nonce (mined or replaced) and txs costing more than the whole
+    /// balance, promotes queued txs whose gap closed, demotes txs the balance can no longer pay
+    /// in sequence, and evicts the cheapest txs if promotions overfilled the pending set.
+    /// `reinjected` are the txs of blocks that left the canonical chain (reorg), with their
+    /// senders: each is re-added if still valid. A sender whose account cannot be read keeps its
+    /// previous view.
+    pub fn on_new_head(
+        &self,
+        state: &dyn PoolState,
+        base_fee: u64,
+        reinjected: Vec<(TxEnvelope, Address)>,
+    ) {
+        let senders: Vec<Address> = self.set.read().senders.keys().copied().collect();
+        let accounts: Vec<_> = senders
+            .into_iter()
+            .filter_map(|address| Some((address, state.account(&address).ok()?)))
+            .collect();
+        {
+            let mut set = self.set.write();
+            for (address, account) in accounts {
+                set.reset_sender(address, account);
+            }
+            set.enforce_limits(base_fee);
+        }
+        for (tx, sender) in reinjected {
+            let Ok(valid) = validate(tx, Some(sender), &self.config, self.chain_id, base_fee)
+            else {
+                continue;
+            };
+            // A tx that is no longer valid (mined again on the new branch, say) is dropped.
+            let _ = self.insert_valid(valid, state, base_fee);
+        }
+    }
+
+    /// Pending txs that entered the pending set after sequence `after`, in the order they
+    /// entered it, as EIP-2718 bytes, plus the sequence to pass next time. Each entry into the
+    /// pending set is returned once; a tx that leaves the set (demoted) and re-enters it later is
+    /// returned again. Start with `after = 0`.
+    pub fn pending_since(&self, after: u64, max: usize) -> (Vec<(B256, Bytes)>, u64) {
+        let set = self.set.read();
+        let (entries, next) = set.log.since(after, max);
+        let txs = entries
+            .into_iter()
+            .filter_map(|(_, hash)| Some((hash, set.get(&hash)?.0.valid.encoded.clone())))
+            .collect();
+        (txs, next)
+    }
+
+    /// Hashes of txs that entered the pending set after `after` and are still pending (for
+    /// pending-transaction filters and subscriptions), in the same sequence space as
+    /// [`Self::pending_since`], plus the sequence to pass next time.
+    pub fn pending_hashes_since(&self, after: u64) -> (Vec<B256>, u64) {
+        let (entries, next) = self.set.read().log.since(after, usize::MAX);
+        (entries.into_iter().map(|(_, hash)| hash).collect(), next)
+    }
+
+    /// The latest sequence handed out: a new filter starts here to see only later txs.
+    pub fn pending_sequence(&self) -> u64 {
+        self.set.read().log.last_seq()
+    }
+
+    /// The pooled transaction with `hash`.
+    pub fn get(&self, hash: &B256) -> Option<PooledTransaction> {
+        let set = self.set.read();
+        let (tx, is_pending) = set.get(hash)?;
+        Some(view(tx, is_pending))
+    }
+
+    /// Whether `hash` is pooled.
+    pub fn contains(&self, hash: &B256) -> bool {
+        self.set.read().contains(hash)
+    }
+
+    /// Highest nonce + 1 of the sender's consecutive pending txs, if it has any (for
+    /// `eth_getTransactionCount(.., "pending")`).
+    pub fn pending_nonce(&self, sender: &Address) -> Option<u64> {
+        let set = self.set.read();
+        let sender = set.senders.get(sender)?;
+        (sender.pending_len > 0).then(|| sender.account.nonce + sender.pending_len as u64)
+    }
+
+    /// Pending and queued counts.
+    pub fn status(&self) -> PoolStatus {
+        let set = self.set.read();
+        PoolStatus {
+            pending: set.pending_count(),
+            queued: set.queued_count(),
+        }
+    }
+
+    /// Every pooled transaction by sender and nonce.
+    pub fn content(&self) -> PoolContent {
+        let set = self.set.read();
+        let mut content = PoolContent::default();
+        for (address, sender) in &set.senders {
+            add_content(&mut content, *address, sender);
+        }
+        content
+    }
+
+    /// One sender's pooled transactions.
+    pub fn content_from(&self, sender: &Address) -> PoolContent {
+        let set = self.set.read();
+        let mut content = PoolContent::default();
+        if let Some(txs) = set.senders.get(sender) {
+            add_content(&mut content, *sender, txs);
+        }
+        content
+    }
+
+    /// Number of pooled transactions.
+    pub fn len(&self) -> usize {
+        let set = self.set.read();
+        set.pending_count() + set.queued_count()
+    }
+
+    /// Whether the pool holds no transaction.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod admission_tests;
+#[cfg(test)]
+mod consistency_tests;
+#[cfg(test)]
+mod head_tests;
+#[cfg(test)]
+mod limits_tests;
+#[cfg(test)]
+mod ordering_tests;
