@@ -7,7 +7,7 @@ use crate::{
     state_root::{apply_diff, bundle_to_diff, StateRootUpdate},
     ChainSpec, ExecutorError, InvalidBlock,
 };
-use alloy_consensus::{transaction::Recovered, Header, ReceiptEnvelope, TxEnvelope};
+use alloy_consensus::{transaction::Recovered, Eip658Value, Header, ReceiptEnvelope, TxEnvelope};
 use alloy_eips::{eip4895::Withdrawal, eip7002, eip7251, eip7685::Requests};
 use alloy_evm::Evm;
 use alloy_evm::{
@@ -76,6 +76,15 @@ pub struct ExecutionTimings {
     pub state_root: std::time::Duration,
 }
 
+/// The parts of a block body besides its transactions that execution needs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyParts<'a> {
+    /// Ommers (uncles): their miners earn the pre-merge uncle rewards.
+    pub(crate) ommers: &'a [Header],
+    /// Withdrawals (from Shanghai).
+    pub(crate) withdrawals: Option<&'a [Withdrawal]>,
+}
+
 /// Executes `transactions` on top of the state after `parent`, in the environment given by
 /// `header` (number, timestamp, beneficiary, gas limit, base fee, prevRandao, excess blob gas,
 /// parent beacon root are read from it; its result fields are ignored).
@@ -84,7 +93,7 @@ pub(crate) fn execute_transactions(
     spec: &ChainSpec,
     parent: &Header,
     header: &Header,
-    withdrawals: Option<&[Withdrawal]>,
+    body: BodyParts<'_>,
     transactions: Vec<(TxEnvelope, Address)>,
     policy: InvalidTxPolicy,
 ) -> Result<ExecutionOutcome, ExecutorError> {
@@ -106,8 +115,8 @@ pub(crate) fn execute_transactions(
     let ctx = EthBlockExecutionCtx {
         parent_hash,
         parent_beacon_block_root: header.parent_beacon_block_root,
-        ommers: &[],
-        withdrawals: withdrawals.map(Cow::Borrowed),
+        ommers: body.ommers,
+        withdrawals: body.withdrawals.map(Cow::Borrowed),
         extra_data: header.extra_data.clone(),
         tx_count_hint: Some(transactions.len()),
         slot_number: None,
@@ -117,6 +126,8 @@ pub(crate) fn execute_transactions(
         .apply_pre_execution_changes()
         .map_err(block_error)?;
 
+    let byzantium = spec.is_byzantium_active_at_block(header.number);
+    let mut post_state_roots = Vec::new();
     let mut included = Vec::with_capacity(transactions.len());
     let mut skipped = Vec::new();
     let mut seen = std::collections::HashSet::with_capacity(transactions.len());
@@ -128,6 +139,15 @@ pub(crate) fn execute_transactions(
             Some("blob transactions are not built into blocks (no blob sidecar pool)".to_string())
         } else {
             match executor.execute_transaction(Recovered::new_unchecked(&tx, sender)) {
+                Ok(_) if !byzantium => {
+                    // Pre-Byzantium receipts carry the state root after the transaction.
+                    let db = executor.evm_mut().db_mut();
+                    db.merge_transitions(BundleRetention::PlainState);
+                    let mut diff = bundle_to_diff(&db.bundle_state, &parent_state)?;
+                    post_state_roots
+                        .push(apply_diff(store, parent.state_root, &mut diff)?.state_root);
+                    None
+                }
                 Ok(_) => None,
                 Err(BlockExecutionError::Validation(err)) => Some(tx_error_text(&err)),
                 Err(err) => return Err(block_error(err)),
@@ -169,7 +189,12 @@ pub(crate) fn execute_transactions(
             }
         }
     }
-    let (_evm, result) = executor.finish().map_err(block_error)?;
+    let (_evm, mut result) = executor.finish().map_err(block_error)?;
+    for (receipt, root) in result.receipts.iter_mut().zip(post_state_roots) {
+        if let Some(receipt) = receipt.as_receipt_with_bloom_mut() {
+            receipt.receipt.status = Eip658Value::PostState(root);
+        }
+    }
     state.merge_transitions(BundleRetention::PlainState);
     let bundle = state.take_bundle();
     let executed = std::time::Instant::now();

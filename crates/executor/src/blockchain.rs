@@ -3,7 +3,8 @@
 
 use crate::{
     block_execution::{
-        execute_transactions, ExecutionOutcome, ExecutionTimings, InvalidTxPolicy, SkippedTx,
+        execute_transactions, BodyParts, ExecutionOutcome, ExecutionTimings, InvalidTxPolicy,
+        SkippedTx,
     },
     header_validation::{expected_base_fee, expected_excess_blob_gas, validate_header},
     ChainSpec, ExecutorError, InvalidBlock,
@@ -133,7 +134,10 @@ impl Blockchain {
             &self.spec,
             &parent,
             header,
-            block.body.withdrawals.as_ref().map(|w| w.as_slice()),
+            BodyParts {
+                ommers: &block.body.ommers,
+                withdrawals: block.body.withdrawals.as_ref().map(|w| w.as_slice()),
+            },
             transactions,
             InvalidTxPolicy::Reject,
         )?;
@@ -243,7 +247,10 @@ impl Blockchain {
             spec,
             &parent,
             &header,
-            attributes.withdrawals.as_deref(),
+            BodyParts {
+                ommers: &[],
+                withdrawals: attributes.withdrawals.as_deref(),
+            },
             candidates,
             InvalidTxPolicy::Skip,
         )?;

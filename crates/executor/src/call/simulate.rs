@@ -1,0 +1,499 @@
+//! `eth_simulateV1` (execution-apis): a sequence of simulated blocks on top of the context's
+//! block, each with its own block overrides, state overrides and calls, executed with the block
+//! executor (EIP-4788/2935 system calls, receipts, requests) and sealed into real headers with
+//! state, transactions and receipts roots.
+//!
+//! Block numbers default to the parent's plus one (skipped numbers are filled with empty blocks),
+//! timestamps to the parent's plus 12 s. Without `validation` the nonce and base-fee checks are
+//! off and the base fee defaults to 0; with it, base fee and nonces follow the chain's rules.
+//! The calls of all blocks share one gas pool of `gas_cap`. `traceTransfers` is not supported.
+//!
+//! Each block's state root is the base root with all simulated changes so far applied (nothing is
+//! stored). A full `state` override of an account that has storage needs the base block to be the
+//! canonical head (the wipe lists the old slots from the flat tables); elsewhere it is a
+//! [`CallError::State`] error.
+
+use super::{
+    environment::{apply_state_overrides, move_precompiles, CallDb},
+    error::{halt_message, invalid_tx_error},
+    simulated_block::{sealed_block, SimulatedCall},
+    CallContext, CallError,
+};
+use crate::{
+    header_validation::{expected_base_fee, expected_excess_blob_gas},
+    state_db::StateAtBlock,
+    state_root::{apply_diff, bundle_to_diff},
+};
+use alloy_consensus::{
+    constants::EMPTY_WITHDRAWALS, transaction::Recovered, Header, Signed, TxEip1559, TxEip4844,
+    TxEip7702, TxEnvelope, EMPTY_OMMER_ROOT_HASH,
+};
+use alloy_evm::{
+    block::{BlockExecutionError, BlockExecutor, BlockValidationError},
+    eth::{receipt_builder::AlloyReceiptBuilder, EthBlockExecutionCtx, EthBlockExecutor},
+    rpc::TryIntoTxEnv,
+    EthEvmFactory, Evm, EvmEnv, EvmFactory,
+};
+use alloy_hardforks::EthereumHardforks;
+use alloy_primitives::{Signature, TxKind, B256, U256};
+use alloy_rpc_types_eth::{
+    simulate::{SimBlock, SimCallResult, SimulateError, SimulatePayload, SimulatedBlock},
+    Block, BlockOverrides, TransactionRequest,
+};
+use revm::{
+    context::{result::ExecutionResult, TxEnv},
+    context_interface::block::BlobExcessGasAndPrice,
+    context_interface::result::InvalidTransaction,
+    database::{states::bundle_state::BundleRetention, State},
+    Database,
+};
+use std::borrow::Cow;
+
+/// Most blocks one simulation may produce (skipped numbers included).
+pub const MAX_SIMULATED_BLOCKS: u64 = 256;
+/// Seconds between simulated blocks without a time override.
+const BLOCK_TIME: u64 = 12;
+
+/// Simulates `payload` on the post-state of the context's block and returns the simulated blocks
+/// with their call results, full transactions or hashes as `returnFullTransactions` asks.
+pub fn simulate_v1(
+    ctx: &CallContext<'_>,
+    payload: SimulatePayload,
+    gas_cap: u64,
+) -> Result<Vec<SimulatedBlock<Block>>, CallError> {
+    if payload.trace_transfers {
+        return Err(CallError::InvalidParams(
+            "traceTransfers is not supported".into(),
+        ));
+    }
+    let base = ctx.state()?;
+    let mut simulator = Simulator {
+        ctx,
+        base: &base,
+        db: State::builder()
+            .with_database_ref(&base)
+            .with_bundle_update()
+            .build(),
+        parent: ctx.header.clone(),
+        parent_hash: ctx.block_hash,
+        gas_pool: if gas_cap == 0 { u64::MAX } else { gas_cap },
+        validation: payload.validation,
+        full_transactions: payload.return_full_transactions,
+        blocks: Vec::new(),
+    };
+    for block in payload.block_state_calls {
+        simulator.simulate_block(block)?;
+    }
+    Ok(simulator.blocks)
+}
+
+/// The running simulation: state and chain tip after the blocks simulated so far.
+struct Simulator<'c, 'a> {
+    ctx: &'c CallContext<'c>,
+    base: &'a StateAtBlock<'a>,
+    db: CallDb<'a>,
+    parent: Header,
+    parent_hash: B256,
+    /// Gas the remaining calls may still use (`gas_cap` for the whole simulation).
+    gas_pool: u64,
+    validation: bool,
+    full_transactions: bool,
+    blocks: Vec<SimulatedBlock<Block>>,
+}
+
+impl Simulator<'_, '_> {
+    /// Simulates one requested block, after the empty blocks that fill a skipped number range.
+    fn simulate_block(&mut self, block: SimBlock) -> Result<(), CallError> {
+        let overrides = block.block_overrides.unwrap_or_default();
+        let number = match overrides.number {
+            Some(number) => u64::try_from(number).map_err(|_| {
+                CallError::InvalidParams(format!("block number {number} too large"))
+            })?,
+            None => self.parent.number + 1,
+        };
+        if number <= self.parent.number {
+            return Err(simulation_error(
+                -38020,
+                format!(
+                    "block numbers must be in order: {number} <= {}",
+                    self.parent.number
+                ),
+            ));
+        }
+        if number - self.ctx.header.number > MAX_SIMULATED_BLOCKS {
+            return Err(simulation_error(
+                -38026,
+                format!("too many blocks: more than {MAX_SIMULATED_BLOCKS}"),
+            ));
+        }
+        while self.parent.number + 1 < number {
+            self.execute_block(&BlockOverrides::default(), None, vec![])?;
+        }
+        self.execute_block(&overrides, block.state_overrides, block.calls)
+    }
+
+    /// The header of the next block before execution (roots and gas used are filled after).
+    fn next_header(&self, overrides: &BlockOverrides) -> Result<Header, CallError> {
+        let spec = self.ctx.spec;
+        let parent = &self.parent;
+        let timestamp = overrides
+            .time
+            .unwrap_or_else(|| parent.timestamp.saturating_add(BLOCK_TIME));
+        if !spec.timestamp_follows(parent.timestamp, timestamp) {
+            return Err(simulation_error(
+                -38021,
+                format!(
+                    "block timestamps must be in order: {timestamp} <= {}",
+                    parent.timestamp
+                ),
+            ));
+        }
+        let number = parent.number + 1;
+        let base_fee = match overrides.base_fee {
+            Some(fee) => Some(
+                u64::try_from(fee)
+                    .map_err(|_| CallError::InvalidParams(format!("base fee {fee} too large")))?,
+            ),
+            None if self.validation => expected_base_fee(spec, parent),
+            None => spec.is_london_active_at_block(number).then_some(0),
+        };
+        let cancun = spec.is_cancun_active_at_timestamp(timestamp);
+        Ok(Header {
+            parent_hash: self.parent_hash,
+            ommers_hash: EMPTY_OMMER_ROOT_HASH,
+            beneficiary: overrides.coinbase.unwrap_or(self.ctx.header.beneficiary),
+            difficulty: overrides.difficulty.unwrap_or_default(),
+            number,
+            gas_limit: overrides.gas_limit.unwrap_or(parent.gas_limit),
+            timestamp,
+            mix_hash: overrides.random.unwrap_or_default(),
+            base_fee_per_gas: base_fee,
+            withdrawals_root: spec
+                .is_shanghai_active_at_timestamp(timestamp)
+                .then_some(EMPTY_WITHDRAWALS),
+            excess_blob_gas: if cancun {
+                expected_excess_blob_gas(spec, parent, timestamp)
+            } else {
+                None
+            },
+            parent_beacon_block_root: cancun.then(|| overrides.beacon_root.unwrap_or_default()),
+            ..Default::default()
+        })
+    }
+
+    /// The block environment of `header` for simulated calls.
+    fn block_env(&self, header: &Header, overrides: &BlockOverrides) -> EvmEnv {
+        let spec = self.ctx.spec;
+        let mut env = EvmEnv::for_eth_block(
+            header,
+            spec,
+            spec.chain_id,
+            spec.blob_params_at(header.timestamp),
+        );
+        env.cfg_env.disable_eip3607 = true;
+        if !self.validation {
+            env.cfg_env.disable_nonce_check = true;
+            env.cfg_env.disable_base_fee = true;
+        }
+        if let Some(fee) = overrides.blob_base_fee {
+            let excess_blob_gas = header.excess_blob_gas.unwrap_or_default();
+            env.block_env.blob_excess_gas_and_price = Some(BlobExcessGasAndPrice {
+                excess_blob_gas,
+                blob_gasprice: fee.saturating_to(),
+            });
+        }
+        env
+    }
+
+    /// Executes one block with `calls` and appends its result.
+    fn execute_block(
+        &mut self,
+        overrides: &BlockOverrides,
+        state_overrides: Option<alloy_rpc_types_eth::state::StateOverride>,
+        calls: Vec<TransactionRequest>,
+    ) -> Result<(), CallError> {
+        let spec = self.ctx.spec;
+        let mut header = self.next_header(overrides)?;
+        let env = self.block_env(&header, overrides);
+        if let Some(hashes) = &overrides.block_hash {
+            for (number, hash) in hashes {
+                self.db.block_hashes.insert(*number, *hash);
+            }
+        }
+        let moves = apply_state_overrides(&mut self.db, state_overrides)?;
+        let shanghai = spec.is_shanghai_active_at_timestamp(header.timestamp);
+        let mut evm = EthEvmFactory::default().create_evm(&mut self.db, env.clone());
+        move_precompiles(evm.precompiles_mut(), &moves)?;
+        let exec_ctx = EthBlockExecutionCtx {
+            parent_hash: self.parent_hash,
+            parent_beacon_block_root: header.parent_beacon_block_root,
+            ommers: &[],
+            withdrawals: shanghai.then_some(Cow::Borrowed(&[])),
+            extra_data: Default::default(),
+            tx_count_hint: Some(calls.len()),
+            slot_number: None,
+        };
+        let mut executor =
+            EthBlockExecutor::new(evm, exec_ctx, spec, AlloyReceiptBuilder::default());
+        executor
+            .apply_pre_execution_changes()
+            .map_err(|e| CallError::State(e.to_string()))?;
+
+        let mut gas_used = 0u64;
+        let mut executed = Vec::with_capacity(calls.len());
+        for request in calls {
+            let from = request.from.unwrap_or_default();
+            let limits = CallLimits {
+                block_gas_limit: header.gas_limit,
+                block_gas_used: gas_used,
+                gas_pool: self.gas_pool,
+                chain_id: spec.chain_id,
+            };
+            let (tx_env, envelope) = prepare_call(&mut executor, &env, limits, request)?;
+            let effective_gas_price = effective_gas_price(&tx_env, &env);
+            let output = executor
+                .execute_transaction_without_commit((
+                    tx_env,
+                    Recovered::new_unchecked(&envelope, from),
+                ))
+                .map_err(block_error)?;
+            let result = call_result(&output.result.result);
+            let logs = output.result.result.logs().to_vec();
+            let used = executor.commit_transaction(output).tx_gas_used();
+            gas_used += used;
+            self.gas_pool = self.gas_pool.saturating_sub(used);
+            executed.push(SimulatedCall {
+                transaction: envelope,
+                from,
+                effective_gas_price,
+                result,
+                logs,
+            });
+        }
+        let (_, outcome) = executor
+            .finish()
+            .map_err(|e| CallError::State(e.to_string()))?;
+
+        self.db.merge_transitions(BundleRetention::PlainState);
+        let mut diff = bundle_to_diff(&self.db.bundle_state, self.base)?;
+        header.state_root =
+            apply_diff(self.ctx.store, self.ctx.header.state_root, &mut diff)?.state_root;
+        header.gas_used = outcome.gas_used;
+        if spec.is_cancun_active_at_timestamp(header.timestamp) {
+            header.blob_gas_used = Some(outcome.blob_gas_used);
+        }
+        if spec.is_prague_active_at_timestamp(header.timestamp) {
+            header.requests_hash = Some(outcome.requests.requests_hash());
+        }
+        let block = sealed_block(header, executed, &outcome.receipts, self.full_transactions);
+        let sealed = &block.inner.header;
+        self.db.block_hashes.insert(sealed.number, sealed.hash);
+        self.parent_hash = sealed.hash;
+        self.parent = sealed.inner.clone();
+        self.blocks.push(block);
+        Ok(())
+    }
+}
+
+/// What bounds a simulated call's gas, and the chain id it defaults to.
+#[derive(Debug, Clone, Copy)]
+struct CallLimits {
+    block_gas_limit: u64,
+    block_gas_used: u64,
+    gas_pool: u64,
+    chain_id: u64,
+}
+
+/// Fills a call's defaults (nonce from the state, gas = what the block has left, within the gas
+/// pool) and turns it into the executor's input and the transaction it stands for.
+fn prepare_call<E: BlockExecutor>(
+    executor: &mut E,
+    env: &EvmEnv,
+    limits: CallLimits,
+    mut request: TransactionRequest,
+) -> Result<(TxEnv, TxEnvelope), CallError> {
+    let from = request.from.unwrap_or_default();
+    request.from = Some(from);
+    if request.nonce.is_none() {
+        let nonce = executor
+            .evm_mut()
+            .db_mut()
+            .basic(from)
+            .map_err(CallError::state)?
+            .map(|account| account.nonce)
+            .unwrap_or_default();
+        request.nonce = Some(nonce);
+    }
+    let CallLimits {
+        block_gas_limit,
+        block_gas_used,
+        ..
+    } = limits;
+    let remaining = block_gas_limit.saturating_sub(block_gas_used);
+    let gas = request.gas.unwrap_or(remaining);
+    if gas > remaining {
+        return Err(simulation_error(
+            -38015,
+            format!("block gas limit reached: {block_gas_used} + {gas} > {block_gas_limit}"),
+        ));
+    }
+    request.gas = Some(gas.min(limits.gas_pool));
+    request.chain_id.get_or_insert(limits.chain_id);
+    let tx_env: TxEnv = request
+        .clone()
+        .try_into_tx_env(env)
+        .map_err(|e| CallError::InvalidParams(e.to_string()))?;
+    let envelope = simulated_transaction(request, &tx_env)?;
+    Ok((tx_env, envelope))
+}
+
+/// The transaction a simulated call stands for: unsigned (zero signature), EIP-1559 unless it
+/// carries blobs or an authorization list, as geth builds it.
+fn simulated_transaction(request: TransactionRequest, tx: &TxEnv) -> Result<TxEnvelope, CallError> {
+    let signature = Signature::new(U256::ZERO, U256::ZERO, false);
+    let chain_id = tx.chain_id.unwrap_or_default();
+    let max_fee_per_gas = request.max_fee_per_gas.unwrap_or(tx.gas_price);
+    let max_priority_fee_per_gas = request.max_priority_fee_per_gas.unwrap_or_default();
+    let access_list = request.access_list.unwrap_or_default();
+    let input = request.input.into_input().unwrap_or_default();
+    let call_target = |what: &str| match tx.kind {
+        TxKind::Call(to) => Ok(to),
+        TxKind::Create => Err(CallError::InvalidParams(format!(
+            "{what} transactions cannot create contracts"
+        ))),
+    };
+    Ok(
+        if let Some(authorization_list) = request.authorization_list {
+            let tx = TxEip7702 {
+                chain_id,
+                nonce: tx.nonce,
+                gas_limit: tx.gas_limit,
+                max_fee_per_gas,
+                max_priority_fee_per_gas,
+                to: call_target("EIP-7702")?,
+                value: tx.value,
+                access_list,
+                authorization_list,
+                input,
+            };
+            Signed::new_unhashed(tx, signature).into()
+        } else if let Some(blob_versioned_hashes) = request.blob_versioned_hashes {
+            let tx = TxEip4844 {
+                chain_id,
+                nonce: tx.nonce,
+                gas_limit: tx.gas_limit,
+                max_fee_per_gas,
+                max_priority_fee_per_gas,
+                to: call_target("blob")?,
+                value: tx.value,
+                access_list,
+                blob_versioned_hashes,
+                max_fee_per_blob_gas: tx.max_fee_per_blob_gas,
+                input,
+            };
+            TxEnvelope::Eip4844(Signed::new_unhashed(tx.into(), signature))
+        } else {
+            let tx = TxEip1559 {
+                chain_id,
+                nonce: tx.nonce,
+                gas_limit: tx.gas_limit,
+                max_fee_per_gas,
+                max_priority_fee_per_gas,
+                to: tx.kind,
+                value: tx.value,
+                access_list,
+                input,
+            };
+            Signed::new_unhashed(tx, signature).into()
+        },
+    )
+}
+
+/// The price per gas a call pays in `env`.
+fn effective_gas_price(tx: &TxEnv, env: &EvmEnv) -> u128 {
+    let base_fee = u128::from(env.block_env.basefee);
+    match tx.gas_priority_fee {
+        Some(tip) => tx.gas_price.min(base_fee.saturating_add(tip)),
+        None => tx.gas_price,
+    }
+}
+
+/// A call's status, return data, gas and error as eth_simulateV1 reports them (logs are filled in
+/// when the block is sealed).
+fn call_result(result: &ExecutionResult) -> SimCallResult {
+    let (return_data, error) = match result {
+        ExecutionResult::Success { output, .. } => (output.data().clone(), None),
+        ExecutionResult::Revert { output, .. } => {
+            let reverted = CallError::reverted(output.clone());
+            let error = SimulateError {
+                code: SimulateError::EXECUTION_REVERTED_CODE,
+                message: reverted.to_string(),
+                data: Some(output.clone()),
+            };
+            (output.clone(), Some(error))
+        }
+        ExecutionResult::Halt { reason, .. } => {
+            let error = SimulateError {
+                code: SimulateError::VM_EXECUTION_ERROR_CODE,
+                message: halt_message(reason),
+                data: None,
+            };
+            (Default::default(), Some(error))
+        }
+    };
+    SimCallResult {
+        return_data,
+        logs: vec![],
+        gas_used: result.tx_gas_used(),
+        max_used_gas: None,
+        status: result.is_success(),
+        error,
+    }
+}
+
+fn simulation_error(code: i32, message: String) -> CallError {
+    CallError::Simulation { code, message }
+}
+
+/// A call the executor refused: invalid transactions get the execution-apis codes.
+fn block_error(err: BlockExecutionError) -> CallError {
+    let BlockExecutionError::Validation(err) = err else {
+        return CallError::State(err.to_string());
+    };
+    match err {
+        BlockValidationError::InvalidTx { error, .. } => match error.as_invalid_tx_err() {
+            Some(invalid) => {
+                let message = invalid_tx_error(invalid).to_string();
+                match invalid_tx_code(invalid) {
+                    Some(code) => simulation_error(code, message),
+                    None => CallError::InvalidTransaction(message),
+                }
+            }
+            None => CallError::InvalidTransaction(error.to_string()),
+        },
+        BlockValidationError::TransactionGasLimitMoreThanAvailableBlockGas { .. } => {
+            simulation_error(-38015, err.to_string())
+        }
+        other => CallError::State(other.to_string()),
+    }
+}
+
+/// The execution-apis code of an invalid simulated transaction.
+fn invalid_tx_code(err: &InvalidTransaction) -> Option<i32> {
+    use InvalidTransaction as E;
+    Some(match err {
+        E::NonceTooLow { .. } => -38010,
+        E::NonceTooHigh { .. } => -38011,
+        E::GasPriceLessThanBasefee => -38012,
+        E::CallGasCostMoreThanGasLimit { .. } | E::GasFloorMoreThanGasLimit { .. } => -38013,
+        E::LackOfFundForMaxFee { .. } => -38014,
+        E::CallerGasLimitMoreThanBlock => -38015,
+        E::RejectCallerWithCode => -38024,
+        E::CreateInitCodeSizeLimit => -38025,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+#[path = "simulate_tests.rs"]
+mod tests;
