@@ -2,7 +2,7 @@
 //! forkchoiceUpdated(attributes) → getPayload → newPayload → forkchoiceUpdated.
 
 use crate::{
-    commit_payload::{payload_request, ParentBlock, PayloadRules},
+    commit_payload::{makes_block, payload_request, ParentBlock, PayloadRules},
     execution_client::{ExecutionClient, HeadInfo},
     progress::decode_commit_marker,
     BridgeError,
@@ -47,6 +47,8 @@ pub enum CommitOutcome {
     },
     /// The commit was executed before (a replay after restart): nothing done.
     AlreadyExecuted,
+    /// The commit carried no transaction and no heartbeat block was due: no block.
+    PassedOver,
 }
 
 /// Drives one execution node from the ordered stream of commits.
@@ -79,7 +81,9 @@ impl<C: ExecutionClient> ConsensusBridge<C> {
         })
     }
 
-    /// Index of the last commit executed into a block; consensus must deliver from the next one.
+    /// Index of the last commit handled (executed into a block or passed over); consensus must
+    /// deliver from the next one. After a restart this is the commit of the head block, so
+    /// commits passed over since then are delivered and passed over again.
     pub fn last_executed_commit(&self) -> u64 {
         self.last_executed
     }
@@ -113,6 +117,10 @@ impl<C: ExecutionClient> ConsensusBridge<C> {
             hash: self.head.hash,
             timestamp: self.head.timestamp,
         };
+        if !makes_block(subdag, &parent, &self.rules) {
+            self.last_executed = index;
+            return Ok(CommitOutcome::PassedOver);
+        }
         let request = payload_request(subdag, &parent, &self.rules);
         let at_head = fcs(parent.hash);
 

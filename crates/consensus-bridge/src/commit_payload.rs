@@ -24,6 +24,26 @@ pub struct PayloadRules {
     pub fee_recipients: Vec<Address>,
     /// Whether the chain accepts a block with its parent's timestamp (`allowEqualTimestamps`).
     pub allow_equal_timestamps: bool,
+    /// `None`: every commit becomes a block. `Some(ms)`: a commit without transactions becomes a
+    /// block only when its consensus time is at least `ms` after the parent block's timestamp (a
+    /// heartbeat); otherwise it is passed over. The rule reads only committed data, so every node
+    /// passes over the same commits.
+    pub empty_block_interval_ms: Option<u64>,
+}
+
+/// Whether `subdag` makes a block on `parent` under `rules` (see
+/// [`PayloadRules::empty_block_interval_ms`]).
+pub fn makes_block(subdag: &CommittedSubDag, parent: &ParentBlock, rules: &PayloadRules) -> bool {
+    let Some(interval) = rules.empty_block_interval_ms else {
+        return true;
+    };
+    let has_transactions = subdag.blocks.iter().any(|b| !b.transactions().is_empty());
+    has_transactions
+        || subdag.timestamp_ms
+            >= parent
+                .timestamp
+                .saturating_mul(1000)
+                .saturating_add(interval)
 }
 
 /// The block timestamp of a commit: the commit's consensus time in seconds (a stake-weighted

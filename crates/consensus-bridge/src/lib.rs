@@ -19,7 +19,7 @@ mod rpc_client;
 
 pub use bridge::{CommitOutcome, ConsensusBridge, RetryPolicy};
 pub use commit_payload::{
-    block_timestamp, ordered_transactions, payload_request, ParentBlock, PayloadRules,
+    block_timestamp, makes_block, ordered_transactions, payload_request, ParentBlock, PayloadRules,
 };
 pub use error::BridgeError;
 pub use execution_client::{BuiltBlock, ExecutionClient, HeadInfo, InProcessClient};

@@ -7,11 +7,12 @@ use crate::{
     BridgeError,
 };
 use alloy_consensus::{Block, Transaction, TxEnvelope};
+use alloy_eips::eip2718::Decodable2718;
 use alloy_eips::BlockNumberOrTag;
 use alloy_primitives::B256;
 use alloy_rpc_types_engine::{
-    ExecutionPayload, ExecutionPayloadSidecar, ExecutionPayloadV3, ForkchoiceState,
-    ForkchoiceUpdated, PayloadId, PayloadStatus,
+    CancunPayloadFields, ExecutionPayload, ExecutionPayloadSidecar, ExecutionPayloadV3,
+    ForkchoiceState, ForkchoiceUpdated, PayloadId, PayloadStatus, PraguePayloadFields,
 };
 use fastevm_engine::PayloadRequest;
 use fastevm_engine_rpc::{
@@ -19,12 +20,17 @@ use fastevm_engine_rpc::{
     JwtSecret, UNSUPPORTED_FORK,
 };
 use jsonrpsee::core::ClientError;
+use parking_lot::Mutex;
+use std::collections::VecDeque;
 use std::time::Duration;
 
 /// An execution node reached over its Engine API port.
 #[derive(Debug)]
 pub struct RpcExecutionClient {
     client: EngineHttpClient,
+    /// Parent beacon block root of each payload this client asked to build: `getPayload` does
+    /// not return it, and the block hash covers it.
+    beacon_roots: Mutex<VecDeque<(PayloadId, B256)>>,
 }
 
 impl RpcExecutionClient {
@@ -32,7 +38,10 @@ impl RpcExecutionClient {
     pub fn new(url: &str, secret: JwtSecret, timeout: Duration) -> Result<Self, BridgeError> {
         let client = engine_http_client(url, secret, timeout)
             .map_err(|e| BridgeError::Unreachable(e.to_string()))?;
-        Ok(Self { client })
+        Ok(Self {
+            client,
+            beacon_roots: Mutex::new(VecDeque::new()),
+        })
     }
 }
 
@@ -70,11 +79,25 @@ impl ExecutionClient for RpcExecutionClient {
         state: ForkchoiceState,
         request: Option<PayloadRequest>,
     ) -> Result<ForkchoiceUpdated, BridgeError> {
+        let beacon_root = request
+            .as_ref()
+            .and_then(|r| r.attributes.parent_beacon_block_root);
         let attributes = request.map(FastPayloadAttributes::from);
-        self.client
+        let updated = self
+            .client
             .forkchoice_updated_v3(state, attributes)
             .await
-            .map_err(map_err("engine_forkchoiceUpdatedV3"))
+            .map_err(map_err("engine_forkchoiceUpdatedV3"))?;
+        if let (Some(id), Some(root)) = (updated.payload_id, beacon_root) {
+            let mut roots = self.beacon_roots.lock();
+            roots.retain(|(known, _)| *known != id);
+            roots.push_back((id, root));
+            // Keep the last few only: payloads are fetched right after they are asked for.
+            while roots.len() > 64 {
+                roots.pop_front();
+            }
+        }
+        Ok(updated)
     }
 
     async fn get_payload(&self, id: PayloadId) -> Result<BuiltBlock, BridgeError> {
@@ -94,8 +117,31 @@ impl ExecutionClient for RpcExecutionClient {
             Err(e) => return Err(map_err("engine_getPayloadV4")(e)),
         };
         let hash = payload.payload_inner.payload_inner.block_hash;
+        let known = self
+            .beacon_roots
+            .lock()
+            .iter()
+            .find(|(k, _)| *k == id)
+            .map(|(_, r)| *r);
+        let beacon_root = known.ok_or_else(|| BridgeError::Refused {
+            method: "engine_getPayloadV4",
+            reason: format!("payload {id} was not requested through this client"),
+        })?;
+        let versioned_hashes = payload
+            .payload_inner
+            .payload_inner
+            .transactions
+            .iter()
+            .filter_map(|raw| TxEnvelope::decode_2718(&mut raw.as_ref()).ok())
+            .filter_map(|tx| tx.blob_versioned_hashes().map(|h| h.to_vec()))
+            .flatten()
+            .collect();
+        let sidecar = ExecutionPayloadSidecar::v4(
+            CancunPayloadFields::new(beacon_root, versioned_hashes),
+            PraguePayloadFields::new(requests.clone()),
+        );
         let block: Block<TxEnvelope> = ExecutionPayload::V3(payload)
-            .try_into_block_with_sidecar(&ExecutionPayloadSidecar::none())
+            .try_into_block_with_sidecar(&sidecar)
             .map_err(|e| BridgeError::Refused {
                 method: "engine_getPayloadV4",
                 reason: format!("undecodable payload: {e}"),
