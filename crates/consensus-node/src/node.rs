@@ -1,0 +1,319 @@
+//! The tokio validator: [`ValidatorLogic`] + [`RocksStore`] + [`TcpNetwork`] + a timer.
+//!
+//! One task owns the logic and runs a `select!` loop over inbound messages, the logic's next
+//! wake-up time, the commit output channel and the shutdown signal. The logic is synchronous;
+//! its only blocking work is the RocksDB write of each accepted or proposed block (fsynced when
+//! `sync_writes` is set), which happens before any resulting message is sent.
+//!
+//! Commits go to a bounded channel in index order. While the consumer is slow they wait in an
+//! in-memory queue inside the task, so consensus never stalls on the consumer; they are already
+//! persisted, so after a crash the consumer gets them again through `resume_after`.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use ed25519_dalek::SigningKey;
+use fastevm_consensus::{
+    AuthorityIndex, CommitIndex, CommittedSubDag, Committee, Round, Store, TransactionSource,
+};
+use fastevm_network::tcp::{InboundReceiver, TcpConfig, TcpNetwork};
+use fastevm_network::{NetworkError, PeerIndex};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::ValidatorConfig;
+use crate::error::{NodeError, NodeResult};
+use crate::logic::{Destination, NodeStats, Outputs, ValidatorLogic};
+use crate::rocks_store::{RocksStore, RocksStoreOptions};
+
+/// A snapshot of a running node, refreshed after every event.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NodeStatus {
+    /// Index of the last commit in the store.
+    pub last_commit_index: CommitIndex,
+    /// Highest commit index handed to the output channel's queue.
+    pub delivered_commit_index: CommitIndex,
+    /// Threshold-clock round.
+    pub clock_round: Round,
+    /// Round of the last own block.
+    pub last_proposed_round: Round,
+    /// Counters of the logic.
+    pub stats: NodeStats,
+}
+
+impl NodeStatus {
+    fn of(logic: &ValidatorLogic) -> Self {
+        let core = logic.core();
+        Self {
+            last_commit_index: core.last_commit_index(),
+            delivered_commit_index: logic.delivered_commit_index(),
+            clock_round: core.clock_round(),
+            last_proposed_round: core.last_proposed_round(),
+            stats: *logic.stats(),
+        }
+    }
+}
+
+/// Control of a running [`ValidatorNode`]. Dropping it stops the node as well (without
+/// waiting); [`NodeHandle::shutdown`] waits until sockets and store are closed.
+#[derive(Debug)]
+pub struct NodeHandle {
+    own_index: AuthorityIndex,
+    local_addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<NodeResult<()>>,
+    status: watch::Receiver<NodeStatus>,
+}
+
+impl NodeHandle {
+    /// This validator's index.
+    pub fn own_index(&self) -> AuthorityIndex {
+        self.own_index
+    }
+    /// The TCP address the node listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+    /// Latest status.
+    pub fn status(&self) -> NodeStatus {
+        *self.status.borrow()
+    }
+    /// A receiver that is notified on every status change.
+    pub fn subscribe_status(&self) -> watch::Receiver<NodeStatus> {
+        self.status.clone()
+    }
+    /// True until the node task has ended (shut down or failed).
+    pub fn is_running(&self) -> bool {
+        !self.task.is_finished()
+    }
+    /// Stops the node, closes its sockets and its store, and reports a fatal error that had
+    /// stopped it earlier, if any.
+    pub async fn shutdown(mut self) -> NodeResult<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match (&mut self.task).await {
+            Ok(result) => result,
+            Err(e) => Err(NodeError::TaskFailed(e.to_string())),
+        }
+    }
+}
+
+/// Starts validators (see the module docs).
+#[derive(Debug)]
+pub struct ValidatorNode;
+
+impl ValidatorNode {
+    /// Opens the store at `store_path`, binds `config.listen_address`, connects to the
+    /// committee's addresses and starts the node. Commits with index > `resume_after` come out
+    /// of the returned receiver in order, each once — first those already in the store.
+    pub async fn start(
+        config: ValidatorConfig,
+        committee: Committee,
+        key: SigningKey,
+        store_path: impl AsRef<Path>,
+        tx_source: Box<dyn TransactionSource>,
+        resume_after: CommitIndex,
+    ) -> NodeResult<(NodeHandle, mpsc::Receiver<CommittedSubDag>)> {
+        let addr = config.listen_address;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| NetworkError::Bind { addr, source })?;
+        Self::start_with_listener(
+            config,
+            committee,
+            key,
+            store_path,
+            tx_source,
+            resume_after,
+            listener,
+        )
+    }
+
+    /// Like [`start`](Self::start) on an already bound listener (`config.listen_address` is
+    /// ignored), e.g. port 0 bound before the committee's addresses were known. Must run
+    /// inside a tokio runtime.
+    pub fn start_with_listener(
+        config: ValidatorConfig,
+        committee: Committee,
+        key: SigningKey,
+        store_path: impl AsRef<Path>,
+        tx_source: Box<dyn TransactionSource>,
+        resume_after: CommitIndex,
+        listener: TcpListener,
+    ) -> NodeResult<(NodeHandle, mpsc::Receiver<CommittedSubDag>)> {
+        let own = config.own_index();
+        if !committee.is_valid_index(own) {
+            return Err(NodeError::UnknownAuthority(own));
+        }
+        let peers = peer_addresses(&committee)?;
+        let store = RocksStore::open(
+            store_path,
+            RocksStoreOptions {
+                sync_writes: config.sync_writes,
+                own_index: Some(own),
+            },
+        )?;
+        let own_last_round = store.own_last_round()?;
+        let store: Arc<dyn Store> = Arc::new(store);
+        let mut logic = ValidatorLogic::new(
+            config.logic.clone(),
+            committee,
+            key,
+            store,
+            tx_source,
+            resume_after,
+        )?;
+        if let Some(round) = own_last_round {
+            logic.set_last_known_own_round(round);
+        }
+        let mut tcp = TcpConfig::new(own as PeerIndex, config.listen_address, peers);
+        tcp.backoff = config.backoff;
+        tcp.max_frame_bytes = config.logic.limits.max_message_bytes;
+        let (network, inbound) = TcpNetwork::start_with_listener(tcp, listener)?;
+        let local_addr = network.local_addr();
+        let (commit_tx, commit_rx) = mpsc::channel(config.commit_channel_capacity.max(1));
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let (status_tx, status_rx) = watch::channel(NodeStatus::of(&logic));
+        let task = tokio::spawn(run(logic, network, inbound, commit_tx, stop_rx, status_tx));
+        tracing::info!(own, %local_addr, resume_after, "validator started");
+        Ok((
+            NodeHandle {
+                own_index: own,
+                local_addr,
+                stop: Some(stop_tx),
+                task,
+                status: status_rx,
+            },
+            commit_rx,
+        ))
+    }
+}
+
+fn peer_addresses(committee: &Committee) -> NodeResult<Vec<(PeerIndex, SocketAddr)>> {
+    use std::net::ToSocketAddrs;
+    committee
+        .authorities
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let addr = a
+                .address
+                .to_socket_addrs()
+                .map_err(|e| NodeError::InvalidConfig {
+                    field: "address",
+                    reason: format!("{}: {e}", a.address),
+                })?
+                .next()
+                .ok_or_else(|| NodeError::InvalidConfig {
+                    field: "address",
+                    reason: format!("{} resolves to nothing", a.address),
+                })?;
+            Ok((i, addr))
+        })
+        .collect()
+}
+
+/// Milliseconds since the Unix epoch (block timestamps are wall-clock times).
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+struct Runner {
+    logic: ValidatorLogic,
+    network: TcpNetwork,
+    pending: VecDeque<CommittedSubDag>,
+}
+
+impl Runner {
+    fn apply(&mut self, outputs: Outputs) {
+        for (dest, msg) in outputs.messages {
+            let bytes = Bytes::from(msg.encode());
+            let sent = match dest {
+                Destination::All => self.network.broadcast(bytes),
+                Destination::Peer(p) => self.network.send(p as PeerIndex, bytes),
+            };
+            if let Err(e) = sent {
+                tracing::warn!(kind = msg.kind(), error = %e, "send failed");
+            }
+        }
+        self.pending.extend(outputs.commits);
+    }
+}
+
+async fn run(
+    logic: ValidatorLogic,
+    network: TcpNetwork,
+    mut inbound: InboundReceiver,
+    commits: mpsc::Sender<CommittedSubDag>,
+    mut stop: oneshot::Receiver<()>,
+    status: watch::Sender<NodeStatus>,
+) -> NodeResult<()> {
+    let mut r = Runner {
+        logic,
+        network,
+        pending: VecDeque::new(),
+    };
+    let result = event_loop(&mut r, &mut inbound, &commits, &mut stop, &status).await;
+    if let Err(e) = &result {
+        tracing::error!(error = %e, "validator stopped on a fatal error");
+    }
+    status.send_replace(NodeStatus::of(&r.logic));
+    let Runner { logic, network, .. } = r;
+    network.shutdown().await;
+    drop(logic);
+    result
+}
+
+async fn event_loop(
+    r: &mut Runner,
+    inbound: &mut InboundReceiver,
+    commits: &mpsc::Sender<CommittedSubDag>,
+    stop: &mut oneshot::Receiver<()>,
+    status: &watch::Sender<NodeStatus>,
+) -> NodeResult<()> {
+    let outputs = r.logic.on_start(now_ms())?;
+    r.apply(outputs);
+    let mut consumer_gone = false;
+    loop {
+        if consumer_gone {
+            r.pending.clear();
+        }
+        status.send_replace(NodeStatus::of(&r.logic));
+        let now = now_ms();
+        let delay = r.logic.next_wakeup_ms(now).saturating_sub(now);
+        let deliver = !r.pending.is_empty() && !consumer_gone;
+        tokio::select! {
+            biased;
+            _ = &mut *stop => return Ok(()),
+            permit = commits.reserve(), if deliver => match permit {
+                Ok(permit) => {
+                    if let Some(c) = r.pending.pop_front() {
+                        permit.send(c);
+                    }
+                }
+                Err(_) => {
+                    tracing::warn!("commit receiver dropped; commits are no longer delivered");
+                    consumer_gone = true;
+                }
+            },
+            msg = inbound.recv() => {
+                let Some((from, payload)) = msg else { return Ok(()) };
+                let from = AuthorityIndex::try_from(from).unwrap_or(AuthorityIndex::MAX);
+                let outputs = r.logic.on_wire_message(from, &payload, now_ms())?;
+                r.apply(outputs);
+            }
+            () = tokio::time::sleep(Duration::from_millis(delay)) => {
+                let outputs = r.logic.on_tick(now_ms())?;
+                r.apply(outputs);
+            }
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! ValidatorLogic driven by hand: persistence before broadcast, verification, request answers,
+//! leader timeout.
+
+use std::sync::Arc;
+
+use ed25519_dalek::SigningKey;
+use fastevm_consensus::core::NoTransactions;
+use fastevm_consensus::leader_schedule::LeaderElection;
+use fastevm_consensus::test_utils::DagBuilder;
+use fastevm_consensus::{Block, BlockRef, Committee, MemStore, SignedBlock, Store, VerifiedBlock};
+use fastevm_consensus_node::{ConsensusMessage, Destination, LogicConfig, Outputs, ValidatorLogic};
+
+fn logic_for(
+    committee: &Committee,
+    key: &SigningKey,
+    own: u32,
+    store: Arc<MemStore>,
+) -> ValidatorLogic {
+    let mut config = LogicConfig::new(own);
+    config.core.leader_election = LeaderElection::RoundRobin;
+    ValidatorLogic::new(
+        config,
+        committee.clone(),
+        key.clone(),
+        store,
+        Box::new(NoTransactions),
+        0,
+    )
+    .unwrap()
+}
+
+fn own_blocks(out: &Outputs) -> Vec<SignedBlock> {
+    out.messages
+        .iter()
+        .filter_map(|(d, m)| match (d, m) {
+            (Destination::All, ConsensusMessage::Block(b)) => Some(b.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn round1(committee: &Committee, key: &SigningKey, author: u32, ts: u64) -> SignedBlock {
+    let genesis: Vec<BlockRef> = VerifiedBlock::genesis(committee)
+        .iter()
+        .map(|g| g.reference())
+        .collect();
+    let mut ancestors = vec![genesis[author as usize]];
+    ancestors.extend(genesis.iter().filter(|g| g.author != author));
+    SignedBlock::sign(
+        Block {
+            epoch: committee.epoch,
+            round: 1,
+            author,
+            timestamp_ms: ts,
+            ancestors,
+            transactions: vec![],
+        },
+        key,
+    )
+}
+
+#[test]
+fn own_block_is_stored_before_it_is_handed_out() {
+    let (committee, keys) = Committee::new_for_test(4, 3);
+    let store = Arc::new(MemStore::new());
+    let mut logic = logic_for(&committee, &keys[0], 0, store.clone());
+    let out = logic.on_start(0).unwrap();
+    let blocks = own_blocks(&out);
+    assert_eq!(blocks.len(), 1);
+    assert_eq!(blocks[0].block.round, 1);
+    let stored = store.read_blocks(&[blocks[0].reference()]).unwrap();
+    assert_eq!(stored[0].as_ref().unwrap().signed(), &blocks[0]);
+    // A second start does nothing.
+    assert!(logic.on_start(5).unwrap().messages.is_empty());
+}
+
+#[test]
+fn invalid_input_is_counted_and_dropped() {
+    let (committee, keys) = Committee::new_for_test(4, 3);
+    let mut logic = logic_for(&committee, &keys[0], 0, Arc::new(MemStore::new()));
+    logic.on_start(0).unwrap();
+    // Block of authority 2 signed with authority 3's key.
+    let forged = round1(&committee, &keys[3], 2, 1);
+    logic
+        .on_message(3, ConsensusMessage::Block(forged.clone()), 1)
+        .unwrap();
+    assert_eq!(logic.stats().blocks_rejected, 1);
+    assert!(!logic.core().dag().contains_block(&forged.reference()));
+    // Unknown sender index, own index, undecodable bytes.
+    let good = round1(&committee, &keys[2], 2, 1);
+    logic
+        .on_message(9, ConsensusMessage::Block(good.clone()), 2)
+        .unwrap();
+    logic
+        .on_message(0, ConsensusMessage::Block(good.clone()), 2)
+        .unwrap();
+    logic.on_wire_message(1, &[1, 200, 3], 2).unwrap();
+    assert_eq!(logic.stats().messages_malformed, 3);
+    assert!(!logic.core().dag().contains_block(&good.reference()));
+    // The valid block is accepted; the same block again is a duplicate.
+    logic
+        .on_message(2, ConsensusMessage::Block(good.clone()), 3)
+        .unwrap();
+    logic
+        .on_message(1, ConsensusMessage::Block(good.clone()), 3)
+        .unwrap();
+    assert!(logic.core().dag().contains_block(&good.reference()));
+    assert_eq!(logic.stats().duplicate_blocks, 1);
+    assert_eq!(logic.stats().blocks_accepted_for_core, 1);
+}
+
+#[test]
+fn leader_timeout_forces_a_proposal_at_the_deadline() {
+    let (committee, keys) = Committee::new_for_test(4, 3);
+    let mut logic = logic_for(&committee, &keys[0], 0, Arc::new(MemStore::new()));
+    assert_eq!(own_blocks(&logic.on_start(0).unwrap()).len(), 1);
+    // Round 1's leader (round robin) is authority 1; blocks of 2 and 3 complete a quorum.
+    for a in [2, 3] {
+        let b = round1(&committee, &keys[a as usize], a, 5);
+        let out = logic.on_message(a, ConsensusMessage::Block(b), 10).unwrap();
+        assert!(own_blocks(&out).is_empty(), "no leader, no timeout yet");
+    }
+    assert_eq!(logic.core().clock_round(), 2);
+    // Woken for the minimum round delay first, then for the leader timeout (10 + 200).
+    assert_eq!(logic.next_wakeup_ms(10), 50);
+    assert!(own_blocks(&logic.on_tick(50).unwrap()).is_empty());
+    assert_eq!(logic.next_wakeup_ms(50), 210);
+    assert!(own_blocks(&logic.on_tick(209).unwrap()).is_empty());
+    let blocks = own_blocks(&logic.on_tick(210).unwrap());
+    assert_eq!(blocks.len(), 1);
+    assert_eq!(blocks[0].block.round, 2);
+    assert!(blocks[0]
+        .block
+        .ancestors
+        .iter()
+        .all(|a| a.author != 1 || a.round == 0));
+}
+
+#[test]
+fn requests_are_answered_with_ancestors_above_the_requesters_rounds() {
+    // Five authorities; the DAG is built by 1..=4 (a quorum), the logic is authority 0.
+    let (committee, keys) = Committee::new_for_test(5, 4);
+    let mut dag = DagBuilder::with_committee(committee.clone(), keys.clone());
+    dag.sign = true;
+    dag.layers(1..=5).authorities(&[1, 2, 3, 4]).build();
+    let mut logic = logic_for(&committee, &keys[0], 0, Arc::new(MemStore::new()));
+    logic.on_start(0).unwrap();
+    let blocks: Vec<SignedBlock> = dag
+        .all_blocks()
+        .iter()
+        .map(|b| b.signed().clone())
+        .collect();
+    logic
+        .on_message(1, ConsensusMessage::Blocks(blocks), 1)
+        .unwrap();
+    assert_eq!(logic.stats().blocks_rejected, 0);
+    let top = dag.block(5, 2);
+    assert!(logic.core().dag().contains_block(&top.reference()));
+    let out = logic
+        .on_message(
+            3,
+            ConsensusMessage::RequestBlocks {
+                refs: vec![top.reference()],
+                highest_accepted: vec![0, 2, 2, 2, 2],
+            },
+            2,
+        )
+        .unwrap();
+    let answer = out
+        .messages
+        .iter()
+        .find_map(|(d, m)| match (d, m) {
+            (Destination::Peer(3), ConsensusMessage::Blocks(b)) => Some(b.clone()),
+            _ => None,
+        })
+        .expect("answer to peer 3");
+    let got: Vec<BlockRef> = answer.iter().map(|b| b.reference()).collect();
+    let mut want: Vec<BlockRef> = vec![top.reference()];
+    for round in [3, 4] {
+        want.extend(dag.refs_at_round(round));
+    }
+    want.sort();
+    assert_eq!(
+        got, want,
+        "requested block plus rounds 3 and 4, parents first"
+    );
+    assert_eq!(logic.stats().requests_answered, 1);
+    // Unknown references get no answer at all.
+    let out = logic
+        .on_message(
+            3,
+            ConsensusMessage::RequestBlocks {
+                refs: vec![BlockRef::new(40, 1, Default::default())],
+                highest_accepted: vec![],
+            },
+            3,
+        )
+        .unwrap();
+    assert!(out
+        .messages
+        .iter()
+        .all(|(_, m)| !matches!(m, ConsensusMessage::Blocks(_))));
+}
