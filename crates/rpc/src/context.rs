@@ -1,0 +1,60 @@
+//! What every RPC method reads: the chain store, the chain spec, the transaction pool and the
+//! event hub, plus the server's query limits.
+
+use crate::{CanonicalNotifier, ChainEvents};
+use fastevm_executor::ChainSpec;
+use fastevm_storage::ChainStore;
+use fastevm_txpool::TxPool;
+use std::sync::Arc;
+
+/// Shared state of the RPC server. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct RpcContext {
+    /// The chain database.
+    pub store: Arc<ChainStore>,
+    /// The chain's rules.
+    pub spec: Arc<ChainSpec>,
+    /// The transaction pool.
+    pub pool: Arc<TxPool>,
+    /// Canonical-chain events (subscriptions and filters).
+    pub events: Arc<ChainEvents>,
+}
+
+impl RpcContext {
+    /// A context over `store`, `spec` and `pool` with a fresh event hub.
+    pub fn new(store: Arc<ChainStore>, spec: Arc<ChainSpec>, pool: Arc<TxPool>) -> Self {
+        Self {
+            store,
+            spec,
+            pool,
+            events: Arc::new(ChainEvents::new()),
+        }
+    }
+
+    /// The engine hook feeding this context's pool and events; install it with
+    /// `engine.set_transaction_source(Arc::new(ctx.notifier()))`.
+    pub fn notifier(&self) -> CanonicalNotifier {
+        CanonicalNotifier::new(self.clone())
+    }
+}
+
+/// Limits the query methods enforce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryLimits {
+    /// Gas limit of `eth_call`, `eth_estimateGas`, `eth_createAccessList` and `eth_simulateV1`.
+    pub gas_cap: u64,
+    /// Most blocks one `eth_getLogs` / `eth_getFilterLogs` query may span.
+    pub max_logs_range: u64,
+    /// Most logs one query may return.
+    pub max_log_results: usize,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        Self {
+            gas_cap: 50_000_000,
+            max_logs_range: 10_000,
+            max_log_results: 20_000,
+        }
+    }
+}

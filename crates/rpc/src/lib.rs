@@ -1,0 +1,68 @@
+//! FastEVM's public JSON-RPC server.
+//!
+//! What it is: the `eth_*`, `net_*`, `web3_*`, `txpool_*` and `debug_getRaw*` methods of
+//! execution-apis and geth over jsonrpsee (HTTP and WebSocket, batches, size limits, CORS), with
+//! geth's error codes and messages; state reads at any retained block (numbers, tags and EIP-1898
+//! block objects); EVM calls through `fastevm_executor::call`; log queries with range and result
+//! limits; polling filters that expire on a logical clock; WebSocket subscriptions (`newHeads`,
+//! `logs`, `newPendingTransactions`); and [`CanonicalNotifier`], the engine hook that updates the
+//! transaction pool and publishes [`ChainEvents`] after every head move.
+//!
+//! What it is not: no Engine API (that is `fastevm-engine-rpc` on the authenticated port), no
+//! tracing (`debug_trace*`), no key management (`eth_accounts` is empty, `eth_sign*` absent), no
+//! pending block (`pending` means the head), no blob transaction pool.
+//!
+//! Wiring: build an [`RpcContext`] over the store, chain spec and pool, install
+//! `ctx.notifier()` as the engine's transaction source, and [`start_rpc_server`].
+
+mod api;
+mod block_id;
+mod blocks;
+mod call;
+mod capabilities;
+mod chain_config;
+mod context;
+mod convert;
+mod cors;
+mod debug_raw;
+mod error;
+mod eth;
+mod events;
+mod fees;
+mod filters;
+mod logs;
+mod net_web3;
+mod params;
+mod pool;
+mod server;
+mod state;
+mod subscription_id;
+mod subscriptions;
+mod txpool_types;
+
+pub use api::{
+    DebugRawApiClient, DebugRawApiServer, EthApiClient, EthApiServer, EthPubSubApiClient,
+    EthPubSubApiServer, NetApiClient, NetApiServer, TxpoolApiClient, TxpoolApiServer,
+    Web3ApiClient, Web3ApiServer,
+};
+pub use capabilities::{Capabilities, HeadCapability, ResourceCapability};
+pub use chain_config::{BlobScheduleEntry, EthConfig, ForkConfig};
+pub use context::{QueryLimits, RpcContext};
+pub use cors::{AllowAnyOrigin, AllowAnyOriginLayer};
+pub use error::*;
+pub use eth::EthRpc;
+pub use events::{
+    BlockEvent, CanonicalNotifier, CanonicalUpdate, ChainEvents, HeadState, EVENT_CHANNEL_CAPACITY,
+};
+pub use fees::{
+    DEFAULT_TIP, IGNORE_TIP_BELOW, MAX_FEE_HISTORY_BLOCKS, MAX_REWARD_PERCENTILES, MAX_TIP,
+    TIP_PERCENTILE, TIP_SAMPLES_PER_BLOCK, TIP_SAMPLE_BLOCKS,
+};
+pub use filters::{FilterPoll, FilterRegistry, FILTER_TIMEOUT_SECS, MAX_BUFFERED_CHANGES};
+pub use net_web3::CLIENT_VERSION;
+pub use params::GethParam;
+pub use server::{rpc_module, start_rpc_server, RpcServerConfig, RpcServerHandle};
+pub use state::{MAX_PROOF_KEYS, MAX_STORAGE_VALUES};
+pub use txpool_types::{
+    TransactionsByNonce, TxpoolContent, TxpoolContentFrom, TxpoolInspect, TxpoolStatus,
+};
