@@ -33,6 +33,16 @@ pub enum Command {
     },
     /// Run an execution node: RocksDB store, revm executor, Engine API (JWT) and metrics.
     Node(crate::node::NodeArgs),
+    /// Run a whole dev chain in one process: execution, pool, JSON-RPC on 127.0.0.1:8545 and
+    /// Mysticeti consensus (1 validator, or `--nodes 4` on loopback).
+    Dev(crate::dev::DevArgs),
+    /// Run a Mysticeti validator that drives its execution node through the Engine API.
+    Consensus(crate::consensus_cmd::ConsensusArgs),
+    /// Write a committee file and one validator file per node, with fresh ed25519 keys.
+    Keygen(crate::consensus_cmd::KeygenArgs),
+    /// Send ETH transfers from the dev accounts to a running chain and print throughput and
+    /// latency.
+    Load(crate::load::LoadArgs),
     /// Print a built-in genesis file.
     Genesis {
         /// Which genesis (only `dev`).
@@ -60,6 +70,21 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Node(args) => {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(crate::node::run_node(args))
+        }
+        Command::Dev(args) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(crate::dev::run_dev(args))
+        }
+        Command::Consensus(args) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(crate::consensus_cmd::run_consensus(args))
+        }
+        Command::Keygen(args) => crate::consensus_cmd::run_keygen(args),
+        Command::Load(args) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            let report = runtime.block_on(crate::load::run_load(&args))?;
+            report.print();
+            Ok(())
         }
         Command::Genesis { .. } => {
             print!("{}", dev_genesis_json());

@@ -1,8 +1,13 @@
-//! The `fastevm` node: command-line entry points that wire the execution crates (and, later, the
-//! consensus crates) into one binary. Library code lives in `crates/*`; this crate only holds the
+//! The `fastevm` node: command-line entry points that wire the execution and consensus crates
+//! into one binary (`init`, `node`, `consensus`, `keygen`, `dev`). Library code lives in `crates/*`; this crate only holds the
 //! glue the binary and the end-to-end tests share.
 
 pub mod cli;
+pub mod consensus_cmd;
+pub mod dev;
 pub mod dev_genesis;
+pub mod execution;
+pub mod load;
 pub mod node;
 pub mod test_utils;
+pub mod tx_feed;

@@ -1,12 +1,17 @@
 //! `fastevm node`: the execution node — RocksDB store, block executor, Engine API on the
 //! authenticated port, Prometheus metrics.
 
+use crate::{
+    execution::{start_execution, ExecutionStack},
+    tx_feed::{PoolFeedApiServer, PoolFeedServer},
+};
 use anyhow::Context;
 use clap::Args;
 use fastevm_engine::Engine;
 use fastevm_engine_rpc::{start_auth_server, AuthEth, AuthEthApiServer, EngineRpc, JwtSecret};
 use fastevm_executor::{init_genesis, parse_genesis, Blockchain, ChainSpec};
 use fastevm_metrics::NodeMetrics;
+use fastevm_rpc::RpcServerConfig;
 use fastevm_storage::{ChainStore, MetaKey, StoreOptions};
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
@@ -31,6 +36,22 @@ pub struct NodeArgs {
     /// Serve Prometheus metrics on ADDR:PORT.
     #[arg(long)]
     pub metrics: Option<SocketAddr>,
+    /// Public JSON-RPC listen address.
+    #[arg(long = "http.addr", default_value = "127.0.0.1")]
+    pub http_addr: std::net::IpAddr,
+    /// Public JSON-RPC port (HTTP, and WebSocket too unless --ws.port is given; 0 picks a free
+    /// port).
+    #[arg(long = "http.port", default_value_t = 8545)]
+    pub http_port: u16,
+    /// Serve WebSocket on its own port (same address as HTTP).
+    #[arg(long = "ws.port")]
+    pub ws_port: Option<u16>,
+    /// Largest JSON-RPC request body (bytes).
+    #[arg(long = "rpc.max-request-size", default_value_t = 15 * 1024 * 1024)]
+    pub rpc_max_request_size: u32,
+    /// Most calls in one JSON-RPC batch.
+    #[arg(long = "rpc.max-batch", default_value_t = 1000)]
+    pub rpc_max_batch: u32,
     /// Name of this node in logs (e.g. in a devnet).
     #[arg(long = "node-id")]
     pub node_id: Option<String>,
@@ -44,6 +65,8 @@ pub struct NodeArgs {
 pub struct RunningNode {
     /// The engine.
     pub engine: Arc<Engine>,
+    /// Pool and public RPC.
+    pub execution: ExecutionStack,
     /// Where the Engine API listens.
     pub authrpc: SocketAddr,
     /// The Engine API secret.
@@ -93,7 +116,25 @@ pub async fn start_node(args: &NodeArgs) -> anyhow::Result<RunningNode> {
     let head = chain.store().head_header()?;
     let metrics = NodeMetrics::new();
     metrics.head_number.set(head.number as i64);
-    let engine = Arc::new(Engine::new(chain));
+    let rpc = RpcServerConfig {
+        http_addr: SocketAddr::new(args.http_addr, args.http_port),
+        ws_addr: args
+            .ws_port
+            .map(|port| SocketAddr::new(args.http_addr, port)),
+        max_request_body_bytes: args.rpc_max_request_size,
+        max_batch_len: args.rpc_max_batch,
+        ..RpcServerConfig::default()
+    };
+    let execution = start_execution(chain, Some(rpc)).await?;
+    let engine = execution.engine.clone();
+    let mut auth_methods = AuthEth::new(engine.clone()).into_rpc().remove_context();
+    auth_methods
+        .merge(
+            PoolFeedServer::new(execution.pool.clone())
+                .into_rpc()
+                .remove_context(),
+        )
+        .context("merging auth-port methods")?;
     let secret_path = args
         .authrpc_jwtsecret
         .clone()
@@ -103,13 +144,29 @@ pub async fn start_node(args: &NodeArgs) -> anyhow::Result<RunningNode> {
         SocketAddr::new(args.authrpc_addr, args.authrpc_port),
         jwt_secret.clone(),
         EngineRpc::new(engine.clone(), Some(metrics.clone())),
-        Some(AuthEth::new(engine.clone()).into_rpc().remove_context()),
+        Some(auth_methods),
     )
     .await
     .context("starting the Engine API server")?;
     if let Some(addr) = args.metrics {
         let (bound, _task) = fastevm_metrics::serve(addr, metrics.clone()).await?;
         println!("metrics listening on {bound}");
+        let (pool, gauges) = (execution.pool.clone(), metrics.clone());
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                ticker.tick().await;
+                let status = pool.status();
+                gauges.txpool_pending.set(status.pending as i64);
+                gauges.txpool_queued.set(status.queued as i64);
+            }
+        });
+    }
+    if let Some(rpc) = &execution.rpc {
+        println!("JSON-RPC listening on {}", rpc.http_addr);
+        if rpc.ws_addr != rpc.http_addr {
+            println!("WebSocket listening on {}", rpc.ws_addr);
+        }
     }
     println!(
         "Engine API listening on {authrpc} (JWT secret {})",
@@ -122,6 +179,7 @@ pub async fn start_node(args: &NodeArgs) -> anyhow::Result<RunningNode> {
     );
     Ok(RunningNode {
         engine,
+        execution,
         authrpc,
         jwt_secret,
         metrics,
@@ -138,7 +196,7 @@ pub async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

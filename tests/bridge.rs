@@ -45,6 +45,7 @@ fn rules() -> PayloadRules {
     PayloadRules {
         fee_recipients: (0..4).map(|i| Address::repeat_byte(0xf0 + i)).collect(),
         allow_equal_timestamps: true,
+        empty_block_interval_ms: None,
     }
 }
 
@@ -74,6 +75,11 @@ fn transfer(signer: usize, nonce: u64) -> Transaction {
 /// transaction (duplicate inside the sub-DAG), and from commit 2 on authority 1 re-sends its
 /// previous transaction (a duplicate across commits, which fails its nonce check).
 fn commits(count: u64) -> Vec<CommittedSubDag> {
+    commits_where(count, |_| true)
+}
+
+/// Like [`commits`], but commit k carries transactions only when `carries_transactions(k)`.
+fn commits_where(count: u64, carries_transactions: fn(u64) -> bool) -> Vec<CommittedSubDag> {
     let (_committee, keys): (Committee, _) = Committee::new_for_test(4, 7);
     let mut previous = CommitDigest([0; 32]);
     let mut out = Vec::new();
@@ -87,6 +93,9 @@ fn commits(count: u64) -> Vec<CommittedSubDag> {
                 }
                 if a == 1 && k > 1 {
                     transactions.push(transfer(1, k - 2));
+                }
+                if !carries_transactions(k) {
+                    transactions.clear();
                 }
                 let block = Block {
                     epoch: 0,
@@ -362,4 +371,58 @@ async fn bridge_over_jwt_rpc_matches_the_in_process_node() {
     assert_eq!(over_rpc.last_executed_commit(), 6);
     node.child.kill().unwrap();
     node.child.wait().unwrap();
+}
+
+/// With a heartbeat, commits without transactions make no block unless the heartbeat is due;
+/// a restarted bridge passes over the same commits again and resumes at the right one.
+#[tokio::test]
+async fn empty_commits_are_passed_over_until_the_heartbeat() {
+    // Commits are 300 ms apart from t = 1.3 s; only commits 1 and 12 carry transactions (and
+    // commit 12's nonces do not follow commit 1's, so its transfers are skipped but it still
+    // makes a block).
+    let commits = commits_where(12, |k| k == 1 || k == 12);
+    let heartbeat = PayloadRules {
+        empty_block_interval_ms: Some(2_000),
+        ..rules()
+    };
+    let engine = engine(ChainStore::open("heartbeat", StoreOptions::in_memory()).unwrap());
+    let mut bridge = ConsensusBridge::connect(
+        InProcessClient::new(engine.clone()),
+        heartbeat.clone(),
+        fast_retry(),
+    )
+    .await
+    .unwrap();
+    let mut made = Vec::new();
+    for commit in &commits[..8] {
+        match bridge.execute(commit).await.unwrap() {
+            CommitOutcome::Executed { number, .. } => made.push((commit.commit_index, number)),
+            CommitOutcome::PassedOver => {}
+            CommitOutcome::AlreadyExecuted => panic!("commit {} seen twice", commit.commit_index),
+        }
+    }
+    // Commit 1 (t = 1.3 s → block timestamp 1) makes block 1; the next commit at or after
+    // 1 s + 2 s is commit 7 (t = 3.1 s).
+    assert_eq!(made, vec![(1, 1), (7, 2)]);
+    assert_eq!(bridge.last_executed_commit(), 8);
+
+    // Restart: the head block records commit 7, so commit 8 is delivered again and passed over.
+    let mut bridge = ConsensusBridge::connect(
+        InProcessClient::new(engine.clone()),
+        heartbeat,
+        fast_retry(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(bridge.last_executed_commit(), 7);
+    let mut outcomes = Vec::new();
+    for commit in &commits[7..] {
+        outcomes.push(bridge.execute(commit).await.unwrap());
+    }
+    assert_eq!(outcomes[0], CommitOutcome::PassedOver);
+    assert!(matches!(
+        outcomes.last(),
+        Some(CommitOutcome::Executed { number: 3, .. })
+    ));
+    assert_eq!(engine.chain().store().head_header().unwrap().number, 3);
 }

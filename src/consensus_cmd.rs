@@ -1,0 +1,221 @@
+//! `fastevm consensus` (a Mysticeti validator driving its execution node over the authenticated
+//! Engine API) and `fastevm keygen` (committee and validator files).
+
+use crate::{dev::validator_fee_recipient, tx_feed::RemotePoolFeed};
+use anyhow::{bail, Context};
+use clap::Args;
+use fastevm_consensus_bridge::{
+    CommitOutcome, ConsensusBridge, PayloadRules, RetryPolicy, RpcExecutionClient,
+};
+use fastevm_consensus_node::{
+    generate_local_committee, CommitteeFile, NodeConfigFile, ValidatorNode,
+};
+use fastevm_engine_rpc::{engine_http_client, JwtSecret};
+use fastevm_metrics::NodeMetrics;
+use std::{path::PathBuf, time::Duration};
+
+/// Flags of `fastevm consensus`.
+#[derive(Debug, Clone, Args)]
+pub struct ConsensusArgs {
+    /// The execution node's Engine API (e.g. http://127.0.0.1:8551).
+    #[arg(long = "execution-url")]
+    pub execution_url: String,
+    /// The execution node's JWT secret file (hex, 32 bytes).
+    #[arg(long = "jwt-secret")]
+    pub jwt_secret: PathBuf,
+    /// Committee file (from `fastevm keygen`).
+    #[arg(long)]
+    pub committee: PathBuf,
+    /// This validator's file (from `fastevm keygen`): index, key, listen address, storage.
+    #[arg(long = "node-config")]
+    pub node_config: PathBuf,
+    /// Name in logs.
+    #[arg(long = "node-id")]
+    pub node_id: Option<String>,
+    /// How often to poll the execution node's pool for new transactions (ms).
+    #[arg(long = "poll-interval", default_value_t = 50)]
+    pub poll_interval_ms: u64,
+    /// Retries of an Engine API call before the validator gives up.
+    #[arg(long = "max-retries", default_value_t = 20)]
+    pub max_retries: u32,
+    /// Timeout of one Engine API call (ms).
+    #[arg(long, default_value_t = 10_000)]
+    pub timeout: u64,
+    /// Make an empty block when no transaction arrived for this many milliseconds (0: blocks
+    /// only when there are transactions). Must be the same on every validator.
+    #[arg(long = "heartbeat-ms", default_value_t = 0)]
+    pub heartbeat_ms: u64,
+    /// Serve Prometheus metrics (consensus round, commit index, commit latency) on ADDR:PORT.
+    #[arg(long)]
+    pub metrics: Option<std::net::SocketAddr>,
+}
+
+/// The bridge rule for empty commits under a heartbeat flag (0: never an empty block).
+pub fn empty_block_interval(heartbeat_ms: u64) -> Option<u64> {
+    Some(if heartbeat_ms == 0 {
+        u64::MAX
+    } else {
+        heartbeat_ms
+    })
+}
+
+/// `fastevm consensus`: runs until interrupted or until the bridge fails.
+pub async fn run_consensus(args: ConsensusArgs) -> anyhow::Result<()> {
+    let committee_file = CommitteeFile::load(&args.committee)
+        .with_context(|| format!("reading {}", args.committee.display()))?;
+    let node_file = NodeConfigFile::load(&args.node_config)
+        .with_context(|| format!("reading {}", args.node_config.display()))?;
+    let committee = committee_file.to_committee()?;
+    let secret = std::fs::read_to_string(&args.jwt_secret)
+        .with_context(|| format!("reading {}", args.jwt_secret.display()))?;
+    let secret = JwtSecret::from_hex(secret.trim())
+        .with_context(|| format!("JWT secret in {}", args.jwt_secret.display()))?;
+    let timeout = Duration::from_millis(args.timeout);
+    let client = RpcExecutionClient::new(&args.execution_url, secret.clone(), timeout)?;
+    let rules = PayloadRules {
+        fee_recipients: committee_file
+            .authorities
+            .iter()
+            .map(|a| validator_fee_recipient(&a.public_key))
+            .collect(),
+        allow_equal_timestamps: true,
+        empty_block_interval_ms: empty_block_interval(args.heartbeat_ms),
+    };
+    let retry = RetryPolicy {
+        max_retries: args.max_retries,
+        ..RetryPolicy::default()
+    };
+    let mut bridge = ConsensusBridge::connect(client, rules, retry).await?;
+    let feed_client = engine_http_client(&args.execution_url, secret, timeout)?;
+    let feed = RemotePoolFeed::spawn(feed_client, Duration::from_millis(args.poll_interval_ms));
+    let config = node_file.validator_config()?;
+    let (validator, mut commits) = ValidatorNode::start(
+        config,
+        committee,
+        node_file.signing_key()?,
+        &node_file.storage_path,
+        Box::new(feed),
+        bridge.last_executed_commit(),
+    )
+    .await?;
+    let metrics = NodeMetrics::new();
+    if let Some(addr) = args.metrics {
+        let (bound, _task) = fastevm_metrics::serve(addr, metrics.clone()).await?;
+        println!("metrics listening on {bound}");
+    }
+    let mut status = validator.subscribe_status();
+    let round_metrics = metrics.clone();
+    tokio::spawn(async move {
+        while status.changed().await.is_ok() {
+            let current = *status.borrow_and_update();
+            round_metrics
+                .consensus_round
+                .set(current.clock_round as i64);
+            round_metrics
+                .consensus_commit_index
+                .set(current.last_commit_index as i64);
+        }
+    });
+    let name = args
+        .node_id
+        .unwrap_or_else(|| format!("validator-{}", validator.own_index()));
+    println!(
+        "{name}: consensus listening on {}, executing through {} from commit {}",
+        validator.local_addr(),
+        args.execution_url,
+        bridge.last_executed_commit() + 1
+    );
+    let run = async {
+        while let Some(subdag) = commits.recv().await {
+            let outcome = bridge.execute(&subdag).await;
+            // Leader's consensus time to executed block, by this machine's clock.
+            let now_ms = unix_now_ms();
+            metrics
+                .commit_latency_seconds
+                .observe(now_ms.saturating_sub(subdag.timestamp_ms) as f64 / 1e3);
+            match outcome {
+                Ok(CommitOutcome::Executed {
+                    hash,
+                    number,
+                    transactions,
+                }) => {
+                    metrics.head_number.set(number as i64);
+                    metrics.block_transactions.set(transactions as i64);
+                    tracing::info!(number, %hash, transactions, commit = subdag.commit_index, "block")
+                }
+                Ok(_) => {}
+                Err(e) => return Err(anyhow::anyhow!("consensus bridge stopped: {e}")),
+            }
+        }
+        bail!("the validator stopped delivering commits")
+    };
+    let outcome = tokio::select! {
+        _ = crate::node::shutdown_signal() => Ok(()),
+        result = run => result,
+    };
+    validator.shutdown().await?;
+    outcome
+}
+
+/// Flags of `fastevm keygen`.
+#[derive(Debug, Clone, Args)]
+pub struct KeygenArgs {
+    /// Validators in the committee.
+    #[arg(long, default_value_t = 4)]
+    pub nodes: usize,
+    /// Output directory: committee.json and validator-<i>.json.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Consensus port of validator 0 (validator i gets this + i).
+    #[arg(long = "base-port", default_value_t = 9000)]
+    pub base_port: u16,
+    /// Host names of the validators, comma separated (default 127.0.0.1 for all), e.g.
+    /// consensus-0,consensus-1,... in a container network where every validator uses base-port.
+    #[arg(long, value_delimiter = ',')]
+    pub hosts: Vec<String>,
+    /// Where each validator keeps its consensus database (validator-<i> is appended).
+    #[arg(long = "storage-root", default_value = "consensus-db")]
+    pub storage_root: PathBuf,
+}
+
+/// `fastevm keygen`: writes a committee with fresh keys.
+pub fn run_keygen(args: KeygenArgs) -> anyhow::Result<()> {
+    if !args.hosts.is_empty() && args.hosts.len() != args.nodes {
+        bail!(
+            "--hosts names {} hosts for {} nodes",
+            args.hosts.len(),
+            args.nodes
+        );
+    }
+    let (mut committee, mut nodes) = generate_local_committee(args.nodes, args.base_port, None)?;
+    for (i, (authority, node)) in committee
+        .authorities
+        .iter_mut()
+        .zip(nodes.iter_mut())
+        .enumerate()
+    {
+        if let Some(host) = args.hosts.get(i) {
+            authority.network_address = format!("{host}:{}", args.base_port);
+            node.listen_address = format!("0.0.0.0:{}", args.base_port);
+        }
+        node.storage_path = args.storage_root.join(format!("validator-{i}"));
+    }
+    std::fs::create_dir_all(&args.out)?;
+    committee.save(args.out.join("committee.json"))?;
+    for (i, node) in nodes.iter().enumerate() {
+        node.save(args.out.join(format!("validator-{i}.json")))?;
+    }
+    println!(
+        "wrote committee.json and {} validator files to {}",
+        nodes.len(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+fn unix_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}

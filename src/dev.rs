@@ -1,0 +1,274 @@
+//! `fastevm dev`: a whole chain in one process — for each validator an execution stack (RocksDB,
+//! revm, pool, JSON-RPC) and a Mysticeti validator on loopback, joined by the consensus bridge
+//! in process. One validator by default, `--nodes 4` for a local committee.
+
+use crate::{
+    consensus_cmd::empty_block_interval,
+    dev_genesis::{dev_genesis_json, dev_signers, DEV_BALANCE_WEI},
+    execution::{start_execution, ExecutionStack},
+    node::open_chain,
+    tx_feed::PoolFeed,
+};
+use alloy_primitives::{keccak256, Address};
+use anyhow::{bail, Context};
+use clap::Args;
+use fastevm_consensus_bridge::{
+    CommitOutcome, ConsensusBridge, InProcessClient, PayloadRules, RetryPolicy,
+};
+use fastevm_consensus_node::{
+    generate_local_committee, CommitteeFile, NodeConfigFile, NodeHandle, ValidatorNode,
+};
+use fastevm_rpc::RpcServerConfig;
+use std::{
+    net::{IpAddr, SocketAddr},
+    path::{Path, PathBuf},
+};
+use tokio::{net::TcpListener, sync::mpsc};
+
+/// Flags of `fastevm dev`.
+#[derive(Debug, Clone, Args)]
+pub struct DevArgs {
+    /// Validators in the local committee (each with its own execution node and RPC port).
+    #[arg(long, default_value_t = 1)]
+    pub nodes: usize,
+    /// Where the chain lives; reused across restarts (delete it for a fresh chain).
+    #[arg(long, default_value = ".fastevm/dev")]
+    pub datadir: PathBuf,
+    /// JSON-RPC listen address.
+    #[arg(long = "http.addr", default_value = "127.0.0.1")]
+    pub http_addr: IpAddr,
+    /// JSON-RPC port of the first node (HTTP and WebSocket); the others follow in steps of two,
+    /// skipping 8551–8554 (8545, 8547, 8549, 8555). 0 picks free ports (they are printed).
+    #[arg(long = "http.port", default_value_t = 8545)]
+    pub http_port: u16,
+    /// Make an empty block when no transaction arrived for this many milliseconds (0: blocks
+    /// only when there are transactions).
+    #[arg(long = "heartbeat-ms", default_value_t = 0)]
+    pub heartbeat_ms: u64,
+    /// fsync every block and consensus write.
+    #[arg(long = "db.sync")]
+    pub db_sync: bool,
+}
+
+/// One validator of the dev chain.
+struct DevNode {
+    execution: ExecutionStack,
+    validator: NodeHandle,
+    commits: mpsc::Receiver<fastevm_consensus::CommittedSubDag>,
+    bridge: ConsensusBridge<InProcessClient>,
+}
+
+/// The committee of this datadir: created on first start, then reused (keys must not change).
+fn load_or_create_committee(
+    datadir: &Path,
+    nodes: usize,
+) -> anyhow::Result<(CommitteeFile, Vec<NodeConfigFile>)> {
+    let committee_path = datadir.join("committee.json");
+    if committee_path.exists() {
+        let committee = CommitteeFile::load(&committee_path)?;
+        if committee.authorities.len() != nodes {
+            bail!(
+                "{} holds a {}-validator chain; pass --nodes {} or use another --datadir",
+                datadir.display(),
+                committee.authorities.len(),
+                committee.authorities.len()
+            );
+        }
+        let configs = (0..nodes)
+            .map(|i| NodeConfigFile::load(datadir.join(format!("validator-{i}.json"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok((committee, configs));
+    }
+    let (committee, mut configs) = generate_local_committee(nodes, 0, None)?;
+    for (i, config) in configs.iter_mut().enumerate() {
+        config.storage_path = datadir.join(format!("node-{i}/consensus"));
+        config.save(datadir.join(format!("validator-{i}.json")))?;
+    }
+    committee.save(&committee_path)?;
+    Ok((committee, configs))
+}
+
+/// Ports 8551–8554 are the Engine API's in the Docker devnet; dev RPC ports step around them.
+const ENGINE_PORTS: std::ops::RangeInclusive<u16> = 8551..=8554;
+
+/// The JSON-RPC port of dev node `index`: `base` for node 0, then every second port, skipping the
+/// Engine API range (so 8545, 8547, 8549, 8555 as in the Docker devnet). 0 stays 0 (free ports).
+pub fn rpc_port(base: u16, index: usize) -> Option<u16> {
+    if base == 0 {
+        return Some(0);
+    }
+    let mut port = base;
+    for _ in 0..index {
+        port = port.checked_add(2)?;
+        while ENGINE_PORTS.contains(&port) {
+            port = port.checked_add(2)?;
+        }
+    }
+    Some(port)
+}
+
+/// The fee recipient of a validator: the address of its consensus public key.
+pub fn validator_fee_recipient(public_key_hex: &str) -> Address {
+    let bytes = alloy_primitives::hex::decode(public_key_hex).unwrap_or_default();
+    Address::from_slice(&keccak256(bytes)[12..])
+}
+
+/// `fastevm dev`: runs until interrupted or until a bridge fails.
+pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
+    if args.nodes == 0 {
+        bail!("--nodes must be at least 1");
+    }
+    std::fs::create_dir_all(&args.datadir)
+        .with_context(|| format!("creating {}", args.datadir.display()))?;
+    let genesis_path = args.datadir.join("genesis.json");
+    if !genesis_path.exists() {
+        std::fs::write(&genesis_path, dev_genesis_json())?;
+    }
+    let (mut committee_file, node_files) = load_or_create_committee(&args.datadir, args.nodes)?;
+
+    // Consensus listeners on free loopback ports; the committee learns them before any start.
+    let mut listeners = Vec::new();
+    for authority in committee_file.authorities.iter_mut() {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        authority.network_address = listener.local_addr()?.to_string();
+        listeners.push(listener);
+    }
+    let committee = committee_file.to_committee()?;
+    let rules = PayloadRules {
+        fee_recipients: committee_file
+            .authorities
+            .iter()
+            .map(|a| validator_fee_recipient(&a.public_key))
+            .collect(),
+        allow_equal_timestamps: true,
+        empty_block_interval_ms: empty_block_interval(args.heartbeat_ms),
+    };
+
+    let mut nodes = Vec::new();
+    for (i, (node_file, listener)) in node_files.iter().zip(listeners).enumerate() {
+        let node_dir = args.datadir.join(format!("node-{i}"));
+        let chain = open_chain(&node_dir, Some(&genesis_path), args.db_sync)?;
+        let port =
+            rpc_port(args.http_port, i).context("--http.port too high for this many nodes")?;
+        let rpc = RpcServerConfig {
+            http_addr: SocketAddr::new(args.http_addr, port),
+            ..RpcServerConfig::default()
+        };
+        let execution = start_execution(chain, Some(rpc)).await?;
+        let bridge = ConsensusBridge::connect(
+            InProcessClient::new(execution.engine.clone()),
+            rules.clone(),
+            RetryPolicy::default(),
+        )
+        .await?;
+        let mut config = node_file.validator_config()?;
+        config.sync_writes = args.db_sync;
+        let (validator, commits) = ValidatorNode::start_with_listener(
+            config,
+            committee.clone(),
+            node_file.signing_key()?,
+            node_dir.join("consensus"),
+            Box::new(PoolFeed::new(execution.pool.clone())),
+            bridge.last_executed_commit(),
+            listener,
+        )?;
+        nodes.push(DevNode {
+            execution,
+            validator,
+            commits,
+            bridge,
+        });
+    }
+    print_banner(&args, &nodes)?;
+
+    let (failed_tx, mut failed_rx) = mpsc::channel::<anyhow::Error>(nodes.len());
+    let mut handles = Vec::new();
+    for (i, node) in nodes.into_iter().enumerate() {
+        let DevNode {
+            execution,
+            validator,
+            mut commits,
+            mut bridge,
+        } = node;
+        let failed = failed_tx.clone();
+        handles.push((validator, execution));
+        tokio::spawn(async move {
+            while let Some(subdag) = commits.recv().await {
+                match bridge.execute(&subdag).await {
+                    Ok(CommitOutcome::Executed {
+                        hash,
+                        number,
+                        transactions,
+                    }) => {
+                        tracing::info!(node = i, number, %hash, transactions, commit = subdag.commit_index, "block")
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        let _ = failed
+                            .send(anyhow::anyhow!("node {i}: consensus bridge stopped: {e}"))
+                            .await;
+                        return;
+                    }
+                }
+            }
+        });
+    }
+    drop(failed_tx);
+    let outcome = tokio::select! {
+        _ = crate::node::shutdown_signal() => Ok(()),
+        Some(e) = failed_rx.recv() => Err(e),
+    };
+    tracing::info!("shutting down");
+    for (validator, _execution) in handles {
+        if let Err(e) = validator.shutdown().await {
+            tracing::warn!(error = %e, "validator shutdown");
+        }
+    }
+    outcome
+}
+
+fn print_banner(args: &DevArgs, nodes: &[DevNode]) -> anyhow::Result<()> {
+    println!(
+        "FastEVM dev chain (chain id 1337), {} validator(s)",
+        nodes.len()
+    );
+    println!("datadir: {}", args.datadir.display());
+    for (i, node) in nodes.iter().enumerate() {
+        let rpc = node.execution.rpc.as_ref().context("rpc server")?;
+        let head = node.execution.engine.chain().store().head_header()?;
+        println!(
+            "node {i}: RPC http://{addr} ws://{addr} consensus {} head #{}",
+            node.validator.local_addr(),
+            head.number,
+            addr = rpc.http_addr,
+        );
+    }
+    println!();
+    println!(
+        "Dev accounts ({} ETH each at genesis; mnemonic \"test test ... junk\"):",
+        DEV_BALANCE_WEI / 1_000_000_000_000_000_000
+    );
+    for (i, signer) in dev_signers().iter().enumerate() {
+        println!(
+            "({i}) {} private key 0x{}",
+            signer.address(),
+            alloy_primitives::hex::encode(signer.credential().to_bytes())
+        );
+    }
+    println!();
+    println!("ready");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rpc_ports_step_around_the_engine_api() {
+        let ports: Vec<_> = (0..5).map(|i| rpc_port(8545, i).unwrap()).collect();
+        assert_eq!(ports, vec![8545, 8547, 8549, 8555, 8557]);
+        assert_eq!(rpc_port(0, 3), Some(0));
+        assert_eq!(rpc_port(65535, 1), None);
+    }
+}

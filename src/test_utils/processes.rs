@@ -1,0 +1,191 @@
+//! Node processes started by end-to-end tests, and a small JSON-RPC client for them.
+
+/// A `fastevm node` process started by a test.
+#[derive(Debug)]
+pub struct NodeProcess {
+    /// The process (kill it to stop the node).
+    pub child: std::process::Child,
+    /// Where its Engine API listens.
+    pub authrpc: String,
+    /// Where its public JSON-RPC listens.
+    pub rpc: String,
+}
+
+/// Starts `bin node --authrpc.port 0 --datadir DATADIR [--chain CHAIN]` and waits until it prints
+/// its Engine API address.
+pub fn spawn_node(
+    bin: &std::path::Path,
+    datadir: &std::path::Path,
+    chain: Option<&std::path::Path>,
+) -> NodeProcess {
+    spawn_node_on(bin, datadir, chain, 0, 0)
+}
+
+/// Like [`spawn_node`] on given Engine API and JSON-RPC ports (0: any free port), e.g. to
+/// restart a node where its consensus client expects it.
+pub fn spawn_node_on(
+    bin: &std::path::Path,
+    datadir: &std::path::Path,
+    chain: Option<&std::path::Path>,
+    authrpc_port: u16,
+    http_port: u16,
+) -> NodeProcess {
+    use std::io::BufRead;
+    let mut cmd = std::process::Command::new(bin);
+    cmd.args(["node", "--log-level", "warn", "--authrpc.port"])
+        .arg(authrpc_port.to_string())
+        .arg("--http.port")
+        .arg(http_port.to_string())
+        .arg("--datadir")
+        .arg(datadir);
+    if let Some(chain) = chain {
+        cmd.arg("--chain").arg(chain);
+    }
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("node binary starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let mut rpc = None;
+    let authrpc = loop {
+        let line = lines
+            .next()
+            .expect("node exited before listening")
+            .expect("utf-8 output");
+        if let Some(rest) = line.strip_prefix("JSON-RPC listening on ") {
+            rpc = Some(rest.trim().to_string());
+        }
+        if let Some(rest) = line.strip_prefix("Engine API listening on ") {
+            break rest.split_whitespace().next().expect("address").to_string();
+        }
+    };
+    // Keep draining stdout so the node never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    NodeProcess {
+        child,
+        authrpc,
+        rpc: rpc.expect("the node prints its JSON-RPC address before the Engine API's"),
+    }
+}
+
+/// Starts `bin consensus ARGS…` and waits until the validator listens.
+pub fn spawn_consensus(bin: &std::path::Path, args: &[String]) -> std::process::Child {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(bin)
+        .arg("consensus")
+        .args(["--log-level", "warn"])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("consensus node starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    loop {
+        let line = lines
+            .next()
+            .expect("consensus node exited before listening")
+            .expect("utf-8 output");
+        if line.contains("consensus listening on") {
+            break;
+        }
+    }
+    std::thread::spawn(move || lines.for_each(drop));
+    child
+}
+
+/// A free loopback TCP port (bound and released; another process could take it meanwhile, which
+/// only makes the test that asked fail, never pass wrongly).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A `fastevm dev` process started by a test.
+#[derive(Debug)]
+pub struct DevProcess {
+    /// The process (kill it to stop the chain).
+    pub child: std::process::Child,
+    /// Each node's JSON-RPC address (host:port), in node order.
+    pub rpc: Vec<String>,
+}
+
+impl Drop for DevProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `bin dev --nodes N --http.port 0 --datadir DATADIR` and waits until it is ready.
+pub fn spawn_dev(bin: &std::path::Path, datadir: &std::path::Path, nodes: usize) -> DevProcess {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(bin)
+        .args(["dev", "--http.port", "0", "--log-level", "warn", "--nodes"])
+        .arg(nodes.to_string())
+        .arg("--datadir")
+        .arg(datadir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("dev chain starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let mut rpc = Vec::new();
+    loop {
+        let line = lines
+            .next()
+            .expect("dev chain exited before it was ready")
+            .expect("utf-8 output");
+        if line == "ready" {
+            break;
+        }
+        if let Some(rest) = line.split_once(": RPC http://") {
+            rpc.push(
+                rest.1
+                    .split_whitespace()
+                    .next()
+                    .expect("address")
+                    .to_string(),
+            );
+        }
+    }
+    std::thread::spawn(move || lines.for_each(drop));
+    assert_eq!(rpc.len(), nodes, "one RPC address per node");
+    DevProcess { child, rpc }
+}
+
+/// A JSON-RPC client for tests: untyped calls over HTTP.
+#[derive(Debug, Clone)]
+pub struct JsonRpc {
+    client: jsonrpsee::http_client::HttpClient,
+}
+
+impl JsonRpc {
+    /// A client of `http://ADDR`.
+    pub fn new(addr: &str) -> Self {
+        let client = jsonrpsee::http_client::HttpClientBuilder::default()
+            .request_timeout(std::time::Duration::from_secs(30))
+            .build(format!("http://{addr}"))
+            .expect("valid url");
+        Self { client }
+    }
+
+    /// Calls `method` with positional `params`.
+    pub async fn call<R: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        params: Vec<serde_json::Value>,
+    ) -> Result<R, jsonrpsee::core::ClientError> {
+        use jsonrpsee::core::client::ClientT;
+        let mut array = jsonrpsee::core::params::ArrayParams::new();
+        for param in params {
+            array.insert(param).expect("serializable");
+        }
+        self.client.request(method, array).await
+    }
+}

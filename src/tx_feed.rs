@@ -1,0 +1,214 @@
+//! How pooled transactions reach consensus blocks.
+//!
+//! A consensus node proposes the pending transactions of its own execution node's pool, each
+//! once: [`PoolFeed`] reads the pool in process (`fastevm dev`), [`RemotePoolFeed`] polls the
+//! execution node's authenticated port (`fastevm consensus`), which serves
+//! [`PoolFeedApiServer`] (`fastevm_pendingTransactions`). Both follow the pool's pending
+//! sequence numbers, so a transaction is offered once per feed whatever the polling rhythm.
+
+use alloy_primitives::{Bytes, U64};
+use fastevm_consensus::{Transaction, TransactionSource};
+use fastevm_txpool::TxPool;
+use jsonrpsee::{core::RpcResult, proc_macros::rpc};
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use std::{collections::VecDeque, sync::Arc, time::Duration};
+
+/// Most transactions one `fastevm_pendingTransactions` call returns.
+pub const MAX_FEED_BATCH: u64 = 4096;
+
+/// Pending transactions after a sequence number.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingBatch {
+    /// Raw EIP-2718 transactions in the order they became pending.
+    pub transactions: Vec<Bytes>,
+    /// The sequence number to ask after next time.
+    pub next: U64,
+    /// Identifies the pool instance: sequence numbers restart when the execution node does, so
+    /// a feed that sees a new instance starts again from 0.
+    pub instance: U64,
+}
+
+/// The pool feed on the execution node's authenticated port.
+#[rpc(server, client, namespace = "fastevm")]
+pub trait PoolFeedApi {
+    /// Transactions that became pending after sequence `after`, at most `max` of them.
+    #[method(name = "pendingTransactions")]
+    fn pending_transactions(&self, after: U64, max: U64) -> RpcResult<PendingBatch>;
+}
+
+/// Serves [`PoolFeedApiServer`] from a pool.
+#[derive(Debug, Clone)]
+pub struct PoolFeedServer {
+    pool: Arc<TxPool>,
+    instance: u64,
+}
+
+impl PoolFeedServer {
+    /// Over `pool`; the instance id is the server's start time in nanoseconds.
+    pub fn new(pool: Arc<TxPool>) -> Self {
+        let instance = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or_default();
+        Self { pool, instance }
+    }
+}
+
+impl PoolFeedApiServer for PoolFeedServer {
+    fn pending_transactions(&self, after: U64, max: U64) -> RpcResult<PendingBatch> {
+        let max = max.to::<u64>().min(MAX_FEED_BATCH) as usize;
+        let (transactions, next) = self.pool.pending_since(after.to(), max);
+        Ok(PendingBatch {
+            transactions: transactions.into_iter().map(|(_, raw)| raw).collect(),
+            next: U64::from(next),
+            instance: U64::from(self.instance),
+        })
+    }
+}
+
+/// Takes transactions from a queue within a block's limits. A transaction larger than a whole
+/// block is dropped (no block could carry it; the pool's size limit normally prevents this).
+fn take_within_limits(
+    queue: &mut VecDeque<Bytes>,
+    max_count: usize,
+    max_bytes: usize,
+) -> Vec<Transaction> {
+    let mut out = Vec::new();
+    let mut bytes = 0;
+    while out.len() < max_count {
+        let Some(next) = queue.front() else { break };
+        if next.len() > max_bytes {
+            tracing::warn!(
+                size = next.len(),
+                max_bytes,
+                "dropping a transaction larger than a block"
+            );
+            queue.pop_front();
+            continue;
+        }
+        if bytes + next.len() > max_bytes {
+            break;
+        }
+        bytes += next.len();
+        let tx = queue.pop_front().expect("front exists");
+        out.push(Transaction(tx.to_vec()));
+    }
+    out
+}
+
+/// Proposes the pending transactions of an in-process pool.
+#[derive(Debug)]
+pub struct PoolFeed {
+    pool: Arc<TxPool>,
+    cursor: u64,
+    queue: VecDeque<Bytes>,
+}
+
+impl PoolFeed {
+    /// Starts at the pool's first pending transaction.
+    pub fn new(pool: Arc<TxPool>) -> Self {
+        Self {
+            pool,
+            cursor: 0,
+            queue: VecDeque::new(),
+        }
+    }
+}
+
+impl TransactionSource for PoolFeed {
+    fn next_transactions(&mut self, max_count: usize, max_bytes: usize) -> Vec<Transaction> {
+        if self.queue.len() < max_count {
+            let (transactions, next) = self.pool.pending_since(self.cursor, max_count);
+            self.cursor = next;
+            self.queue
+                .extend(transactions.into_iter().map(|(_, raw)| raw));
+        }
+        take_within_limits(&mut self.queue, max_count, max_bytes)
+    }
+}
+
+/// Proposes the pending transactions of an execution node reached over its authenticated port:
+/// a background task polls `fastevm_pendingTransactions` into a queue that blocks drain.
+#[derive(Debug, Clone)]
+pub struct RemotePoolFeed {
+    queue: Arc<Mutex<VecDeque<Bytes>>>,
+}
+
+impl RemotePoolFeed {
+    /// Starts polling `client` every `interval`; the task ends when every clone of the feed is
+    /// dropped.
+    pub fn spawn<C>(client: C, interval: Duration) -> Self
+    where
+        C: PoolFeedApiClient + Send + Sync + 'static,
+    {
+        let queue = Arc::new(Mutex::new(VecDeque::new()));
+        let weak = Arc::downgrade(&queue);
+        tokio::spawn(async move {
+            let mut cursor = 0u64;
+            let mut instance = None;
+            let mut ticker = tokio::time::interval(interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                let Some(queue) = weak.upgrade() else { return };
+                match client
+                    .pending_transactions(U64::from(cursor), U64::from(MAX_FEED_BATCH))
+                    .await
+                {
+                    Ok(batch) if instance.is_some_and(|i| i != batch.instance) => {
+                        // The execution node restarted: its sequence numbers start over.
+                        tracing::info!(
+                            "execution node's pool restarted; reading it from the start"
+                        );
+                        instance = Some(batch.instance);
+                        cursor = 0;
+                    }
+                    Ok(batch) => {
+                        instance = Some(batch.instance);
+                        cursor = batch.next.to();
+                        queue.lock().extend(batch.transactions);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "polling the execution node's pool"),
+                }
+            }
+        });
+        Self { queue }
+    }
+}
+
+impl TransactionSource for RemotePoolFeed {
+    fn next_transactions(&mut self, max_count: usize, max_bytes: usize) -> Vec<Transaction> {
+        take_within_limits(&mut self.queue.lock(), max_count, max_bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn takes_within_count_and_bytes_and_drops_oversized() {
+        let mut queue: VecDeque<Bytes> = [vec![1u8; 10], vec![2; 10], vec![3; 100], vec![4; 5]]
+            .into_iter()
+            .map(Bytes::from)
+            .collect();
+        let first = take_within_limits(&mut queue, 1, 50);
+        assert_eq!(first, vec![Transaction(vec![1; 10])]);
+        // The 100-byte transaction can never fit a 50-byte block: dropped, the next one taken.
+        let second = take_within_limits(&mut queue, 10, 50);
+        assert_eq!(
+            second,
+            vec![Transaction(vec![2; 10]), Transaction(vec![4; 5])]
+        );
+        assert!(queue.is_empty());
+        let mut queue: VecDeque<Bytes> = [vec![1u8; 30], vec![2; 30]]
+            .into_iter()
+            .map(Bytes::from)
+            .collect();
+        // Fits one at a time: the second waits for the next block.
+        assert_eq!(take_within_limits(&mut queue, 10, 50).len(), 1);
+        assert_eq!(take_within_limits(&mut queue, 10, 50).len(), 1);
+    }
+}

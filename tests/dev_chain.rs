@@ -1,0 +1,133 @@
+//! `fastevm dev --nodes 4`: transfers sent through different nodes' JSON-RPC end up in the same
+//! blocks on all four nodes, with identical block hashes and balances.
+
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Address, Bytes, B256, U256};
+use fastevm::{
+    dev_genesis::{dev_signers, DEV_CHAIN_ID},
+    test_utils::{sign_eip1559, spawn_dev, JsonRpc, TxFees},
+};
+use serde_json::{json, Value};
+use std::{path::Path, time::Duration};
+
+const SENDERS: usize = 10;
+const PER_SENDER: u64 = 50;
+
+fn recipient(i: usize) -> Address {
+    Address::repeat_byte(0x10 + i as u8)
+}
+
+async fn receipt(rpc: &JsonRpc, hash: B256) -> Option<Value> {
+    let value: Value = rpc
+        .call("eth_getTransactionReceipt", vec![json!(hash)])
+        .await
+        .expect("eth_getTransactionReceipt answers");
+    (!value.is_null()).then_some(value)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_validators_execute_500_transfers_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = spawn_dev(Path::new(env!("CARGO_BIN_EXE_fastevm")), dir.path(), 4);
+    let nodes: Vec<JsonRpc> = dev.rpc.iter().map(|a| JsonRpc::new(a)).collect();
+
+    // Sender s sends through node s % 4, so every node's pool feeds its own validator.
+    let signers = dev_signers();
+    let mut hashes = Vec::new();
+    for nonce in 0..PER_SENDER {
+        for (s, signer) in signers.iter().take(SENDERS).enumerate() {
+            let tx = sign_eip1559(
+                signer,
+                DEV_CHAIN_ID,
+                nonce,
+                recipient(s),
+                U256::from(1_000 + nonce),
+                Bytes::new(),
+                TxFees {
+                    max_fee_per_gas: 100_000_000_000,
+                    ..TxFees::default()
+                },
+            );
+            let raw = Bytes::from(tx.encoded_2718());
+            let hash: B256 = nodes[s % 4]
+                .call("eth_sendRawTransaction", vec![json!(raw)])
+                .await
+                .unwrap_or_else(|e| panic!("sender {s} nonce {nonce}: {e}"));
+            assert_eq!(hash, *tx.tx_hash());
+            hashes.push(hash);
+        }
+    }
+    assert_eq!(hashes.len(), 500);
+
+    // Every receipt on every node, in the same block.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    for hash in &hashes {
+        let mut blocks = Vec::new();
+        for node in &nodes {
+            let found = loop {
+                if let Some(r) = receipt(node, *hash).await {
+                    break r;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "transaction {hash} not executed on every node in time"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            };
+            assert_eq!(
+                found["status"],
+                json!("0x1"),
+                "transaction {hash} succeeded"
+            );
+            blocks.push((found["blockNumber"].clone(), found["blockHash"].clone()));
+        }
+        assert!(
+            blocks.windows(2).all(|w| w[0] == w[1]),
+            "transaction {hash} in different blocks: {blocks:?}"
+        );
+    }
+
+    // Same chain and state everywhere, up to the lowest head.
+    let mut heads = Vec::new();
+    for node in &nodes {
+        let head: U256 = node.call("eth_blockNumber", vec![]).await.unwrap();
+        heads.push(head.to::<u64>());
+    }
+    let lowest = *heads.iter().min().unwrap();
+    assert!(lowest >= 1);
+    for number in 1..=lowest {
+        let mut block_hashes = Vec::new();
+        for node in &nodes {
+            let block: Value = node
+                .call(
+                    "eth_getBlockByNumber",
+                    vec![json!(format!("{number:#x}")), json!(false)],
+                )
+                .await
+                .unwrap();
+            block_hashes.push(block["hash"].clone());
+        }
+        assert!(
+            block_hashes.windows(2).all(|w| w[0] == w[1]),
+            "block {number} differs: {block_hashes:?}"
+        );
+    }
+    for (s, signer) in signers.iter().take(SENDERS).enumerate() {
+        let expected = U256::from((0..PER_SENDER).map(|n| 1_000 + n).sum::<u64>());
+        for node in &nodes {
+            let balance: U256 = node
+                .call("eth_getBalance", vec![json!(recipient(s)), json!("latest")])
+                .await
+                .unwrap();
+            assert_eq!(balance, expected, "recipient {s}");
+            let nonce: U256 = node
+                .call(
+                    "eth_getTransactionCount",
+                    vec![json!(signer.address()), json!("latest")],
+                )
+                .await
+                .unwrap();
+            assert_eq!(nonce, U256::from(PER_SENDER), "sender {s} nonce");
+        }
+    }
+}
