@@ -1,0 +1,123 @@
+//! Payload building from the transaction pool (the default when the attributes carry no
+//! `transactions`): the pool's transactions go into the built block in nonce order, and once
+//! the block is canonical they leave the pool.
+
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Address, Bytes, B256, U256};
+use alloy_rpc_types_engine::{ForkchoiceState, PayloadAttributes, PayloadStatusEnum};
+use fastevm::{
+    dev_genesis::{dev_genesis, dev_signers, DEV_CHAIN_ID},
+    execution::start_execution,
+    test_utils::{sign_eip1559, TxFees},
+};
+use fastevm_engine::PayloadRequest;
+use fastevm_executor::{init_genesis, Blockchain, ChainSpec};
+use fastevm_rpc::HeadState;
+use fastevm_storage::{ChainStore, StoreOptions};
+use std::sync::Arc;
+
+fn fcs(hash: B256) -> ForkchoiceState {
+    ForkchoiceState {
+        head_block_hash: hash,
+        safe_block_hash: hash,
+        finalized_block_hash: hash,
+    }
+}
+
+#[tokio::test]
+async fn blocks_are_built_from_the_pool_by_default() {
+    let store = ChainStore::open("pool-building", StoreOptions::in_memory()).unwrap();
+    let genesis = dev_genesis();
+    init_genesis(&store, &genesis).unwrap();
+    let chain = Blockchain::new(
+        Arc::new(store),
+        Arc::new(ChainSpec::from_genesis(&genesis).unwrap()),
+    );
+    let stack = start_execution(chain, None).await.unwrap();
+    let store = stack.engine.chain().store().clone();
+    let head = store.head_header().unwrap();
+    let base_fee = head.base_fee_per_gas.unwrap_or_default();
+
+    // Two senders, sent out of nonce order for the first one.
+    let signers = dev_signers();
+    let tx = |s: usize, nonce: u64| {
+        sign_eip1559(
+            &signers[s],
+            DEV_CHAIN_ID,
+            nonce,
+            Address::repeat_byte(0x55),
+            U256::from(7),
+            Bytes::new(),
+            TxFees::default(),
+        )
+    };
+    let txs = [tx(0, 1), tx(0, 0), tx(1, 0)];
+    for t in &txs {
+        stack
+            .pool
+            .add_raw(&t.encoded_2718(), &HeadState::new(&store), base_fee)
+            .unwrap();
+    }
+    assert_eq!(stack.pool.status().pending, 3);
+
+    let head_hash = store.head_hash().unwrap();
+    let request = PayloadRequest {
+        attributes: PayloadAttributes {
+            timestamp: head.timestamp + 1,
+            prev_randao: B256::repeat_byte(1),
+            suggested_fee_recipient: Address::repeat_byte(0xfe),
+            withdrawals: Some(vec![]),
+            parent_beacon_block_root: Some(B256::repeat_byte(2)),
+            slot_number: None,
+            target_gas_limit: None,
+        },
+        transactions: None,
+        no_tx_pool: false,
+        gas_limit: None,
+        extra_data: None,
+    };
+    let updated = stack
+        .engine
+        .forkchoice_updated(fcs(head_hash), Some(request))
+        .unwrap();
+    let built = stack
+        .engine
+        .get_payload(updated.payload_id.expect("payload id"))
+        .unwrap();
+    let included: Vec<B256> = built
+        .block
+        .body
+        .transactions
+        .iter()
+        .map(|t| *t.tx_hash())
+        .collect();
+    assert_eq!(
+        included.len(),
+        3,
+        "every pooled transaction is in the block"
+    );
+    let position = |h: &B256| included.iter().position(|x| x == h).unwrap();
+    assert!(
+        position(txs[1].tx_hash()) < position(txs[0].tx_hash()),
+        "sender 0's nonces in order"
+    );
+
+    let status = stack
+        .engine
+        .new_payload(
+            alloy_consensus::Block {
+                header: built.block.header.clone(),
+                body: built.block.body.clone(),
+            },
+            built.block.hash,
+            Some(&[]),
+        )
+        .unwrap();
+    assert_eq!(status.status, PayloadStatusEnum::Valid);
+    stack
+        .engine
+        .forkchoice_updated(fcs(built.block.hash), None)
+        .unwrap();
+    assert_eq!(store.head_hash().unwrap(), built.block.hash);
+    assert!(stack.pool.is_empty(), "mined transactions left the pool");
+}
