@@ -152,10 +152,14 @@ pub async fn start_node(args: &NodeArgs) -> anyhow::Result<RunningNode> {
         let (bound, _task) = fastevm_metrics::serve(addr, metrics.clone()).await?;
         println!("metrics listening on {bound}");
         let (pool, gauges) = (execution.pool.clone(), metrics.clone());
+        let store = engine.chain().store().clone();
         tokio::spawn(async move {
             let mut ticker = tokio::time::interval(std::time::Duration::from_secs(1));
             loop {
                 ticker.tick().await;
+                if let Ok(head) = store.head_header() {
+                    gauges.head_number.set(head.number as i64);
+                }
                 let status = pool.status();
                 gauges.txpool_pending.set(status.pending as i64);
                 gauges.txpool_queued.set(status.queued as i64);
