@@ -59,6 +59,21 @@ pub fn empty_block_interval(heartbeat_ms: u64) -> Option<u64> {
     })
 }
 
+/// The bridge rules every validator of `committee` must share: each leader's fee recipient is
+/// the address of its consensus key, equal timestamps are allowed (FastEVM chains), and empty
+/// commits follow the heartbeat.
+pub fn payload_rules(committee: &CommitteeFile, heartbeat_ms: u64) -> PayloadRules {
+    PayloadRules {
+        fee_recipients: committee
+            .authorities
+            .iter()
+            .map(|a| validator_fee_recipient(&a.public_key))
+            .collect(),
+        allow_equal_timestamps: true,
+        empty_block_interval_ms: empty_block_interval(heartbeat_ms),
+    }
+}
+
 /// `fastevm consensus`: runs until interrupted or until the bridge fails.
 pub async fn run_consensus(args: ConsensusArgs) -> anyhow::Result<()> {
     let committee_file = CommitteeFile::load(&args.committee)
@@ -72,15 +87,7 @@ pub async fn run_consensus(args: ConsensusArgs) -> anyhow::Result<()> {
         .with_context(|| format!("JWT secret in {}", args.jwt_secret.display()))?;
     let timeout = Duration::from_millis(args.timeout);
     let client = RpcExecutionClient::new(&args.execution_url, secret.clone(), timeout)?;
-    let rules = PayloadRules {
-        fee_recipients: committee_file
-            .authorities
-            .iter()
-            .map(|a| validator_fee_recipient(&a.public_key))
-            .collect(),
-        allow_equal_timestamps: true,
-        empty_block_interval_ms: empty_block_interval(args.heartbeat_ms),
-    };
+    let rules = payload_rules(&committee_file, args.heartbeat_ms);
     let retry = RetryPolicy {
         max_retries: args.max_retries,
         ..RetryPolicy::default()

@@ -3,7 +3,7 @@
 //! in process. One validator by default, `--nodes 4` for a local committee.
 
 use crate::{
-    consensus_cmd::empty_block_interval,
+    consensus_cmd::payload_rules,
     dev_genesis::{dev_genesis_json, dev_signers, DEV_BALANCE_WEI},
     execution::{start_execution, ExecutionStack},
     node::open_chain,
@@ -12,9 +12,7 @@ use crate::{
 use alloy_primitives::{keccak256, Address};
 use anyhow::{bail, Context};
 use clap::Args;
-use fastevm_consensus_bridge::{
-    CommitOutcome, ConsensusBridge, InProcessClient, PayloadRules, RetryPolicy,
-};
+use fastevm_consensus_bridge::{CommitOutcome, ConsensusBridge, InProcessClient, RetryPolicy};
 use fastevm_consensus_node::{
     generate_local_committee, CommitteeFile, NodeConfigFile, NodeHandle, ValidatorNode,
 };
@@ -134,15 +132,7 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
         listeners.push(listener);
     }
     let committee = committee_file.to_committee()?;
-    let rules = PayloadRules {
-        fee_recipients: committee_file
-            .authorities
-            .iter()
-            .map(|a| validator_fee_recipient(&a.public_key))
-            .collect(),
-        allow_equal_timestamps: true,
-        empty_block_interval_ms: empty_block_interval(args.heartbeat_ms),
-    };
+    let rules = payload_rules(&committee_file, args.heartbeat_ms);
 
     let mut nodes = Vec::new();
     for (i, (node_file, listener)) in node_files.iter().zip(listeners).enumerate() {
