@@ -131,6 +131,22 @@ pub trait EthApi {
     #[method(name = "getBlockTransactionCountByNumber")]
     fn block_transaction_count_by_number(&self, number: BlockNumberOrTag)
         -> RpcResult<Option<U64>>;
+    /// `eth_getUncleCountByBlockHash`.
+    #[method(name = "getUncleCountByBlockHash", blocking)]
+    fn uncle_count_by_hash(&self, hash: B256) -> RpcResult<Option<U64>>;
+    /// `eth_getUncleCountByBlockNumber`.
+    #[method(name = "getUncleCountByBlockNumber", blocking)]
+    fn uncle_count_by_number(&self, number: BlockNumberOrTag) -> RpcResult<Option<U64>>;
+    /// `eth_getUncleByBlockHashAndIndex`: the ommer header as a block without transactions.
+    #[method(name = "getUncleByBlockHashAndIndex", blocking)]
+    fn uncle_by_hash_and_index(&self, hash: B256, index: Index) -> RpcResult<Option<Block>>;
+    /// `eth_getUncleByBlockNumberAndIndex`.
+    #[method(name = "getUncleByBlockNumberAndIndex", blocking)]
+    fn uncle_by_number_and_index(
+        &self,
+        number: BlockNumberOrTag,
+        index: Index,
+    ) -> RpcResult<Option<Block>>;
     /// `eth_getBlockReceipts`.
     #[method(name = "getBlockReceipts", blocking)]
     fn block_receipts(&self, block: BlockId) -> RpcResult<Option<Vec<TransactionReceipt>>>;

@@ -1,10 +1,10 @@
 //! Blocks, transactions and receipts: `eth_getBlockBy*`, `eth_getBlockTransactionCountBy*`,
-//! `eth_getBlockReceipts`, `eth_getTransactionBy*`, `eth_getTransactionReceipt`. Unknown blocks
-//! and transactions answer `null`.
+//! `eth_getUncle*`, `eth_getBlockReceipts`, `eth_getTransactionBy*`, `eth_getTransactionReceipt`.
+//! Unknown blocks, ommers and transactions answer `null`.
 
 use crate::{
     block_id::StoredBlock,
-    convert::{block_receipts, block_transaction, pending_transaction, rpc_block},
+    convert::{block_receipts, block_transaction, ommer_block, pending_transaction, rpc_block},
     EthRpc, RpcError,
 };
 use alloy_eips::BlockId;
@@ -52,6 +52,22 @@ impl EthRpc {
             .body(&block.hash)?
             .ok_or(RpcError::IncompleteBlock(block.hash))?;
         Ok(Some(U64::from(body.transactions.len())))
+    }
+
+    /// `eth_getUncleCountBy*`.
+    pub(crate) fn uncle_count_in(&self, id: BlockId) -> Result<Option<U64>, RpcError> {
+        Ok(self
+            .stored(id)?
+            .map(|block| U64::from(block.body.ommers.len())))
+    }
+
+    /// `eth_getUncleBy*AndIndex`: the ommer at `index` as a block of its own header (no
+    /// transactions, no ommers), as geth answers.
+    pub(crate) fn uncle_at(&self, id: BlockId, index: usize) -> Result<Option<Block>, RpcError> {
+        Ok(self
+            .stored(id)?
+            .and_then(|block| block.body.ommers.get(index).cloned())
+            .map(ommer_block))
     }
 
     /// `eth_getBlockReceipts`.

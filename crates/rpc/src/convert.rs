@@ -97,6 +97,26 @@ pub(crate) fn rpc_block(block: StoredBlock, full: bool) -> Block {
     }
 }
 
+/// An ommer header as the RPC block geth reports for it: the header alone (no `transactions`
+/// field, no uncles, no withdrawals), its size that of a block with empty lists.
+pub(crate) fn ommer_block(header: ConsensusHeader) -> Block {
+    let hash = header.hash_slow();
+    let size = alloy_rlp::Encodable::length(&ConsensusBlock::<TxEnvelope> {
+        header: header.clone(),
+        body: alloy_consensus::BlockBody {
+            transactions: vec![],
+            ommers: vec![],
+            withdrawals: None,
+        },
+    });
+    Block {
+        uncles: vec![],
+        withdrawals: None,
+        transactions: BlockTransactions::Uncle,
+        header: rpc_header(hash, header, Some(size)),
+    }
+}
+
 /// Logs of one block, with block-wide log indices, in order.
 pub(crate) fn block_logs(block: &StoredBlock, receipts: &[ReceiptEnvelope]) -> Vec<Log> {
     let mut logs = Vec::new();

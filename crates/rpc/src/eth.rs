@@ -184,6 +184,26 @@ impl EthApiServer for EthRpc {
         rpc(self.transaction_count_in(BlockId::Number(number)))
     }
 
+    fn uncle_count_by_hash(&self, hash: B256) -> RpcResult<Option<U64>> {
+        rpc(self.uncle_count_in(BlockId::hash(hash)))
+    }
+
+    fn uncle_count_by_number(&self, number: BlockNumberOrTag) -> RpcResult<Option<U64>> {
+        rpc(self.uncle_count_in(BlockId::Number(number)))
+    }
+
+    fn uncle_by_hash_and_index(&self, hash: B256, index: Index) -> RpcResult<Option<Block>> {
+        rpc(self.uncle_at(BlockId::hash(hash), index.into()))
+    }
+
+    fn uncle_by_number_and_index(
+        &self,
+        number: BlockNumberOrTag,
+        index: Index,
+    ) -> RpcResult<Option<Block>> {
+        rpc(self.uncle_at(BlockId::Number(number), index.into()))
+    }
+
     fn block_receipts(&self, block: BlockId) -> RpcResult<Option<Vec<TransactionReceipt>>> {
         rpc(self.receipts_of(block))
     }

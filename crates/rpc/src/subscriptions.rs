@@ -1,6 +1,8 @@
 //! `eth_subscribe` over WebSocket: `newHeads` (one header per block that joins the canonical
 //! chain), `logs` (matching logs of added blocks, and of removed blocks with `removed: true`) and
-//! `newPendingTransactions` (hashes, or full transactions with `true`).
+//! `newPendingTransactions` (hashes, or full transactions with `true`) and `syncing` (`false` at
+//! once, as reth answers: a FastEVM execution node follows its consensus and never syncs, so no
+//! other status ever follows).
 //!
 //! Each subscription is a task that forwards from the event hub until the client unsubscribes or
 //! disconnects.
@@ -158,10 +160,19 @@ impl EthPubSubApiServer for EthRpc {
                     full,
                 ));
             }
+            (SubscriptionKind::Syncing, Params::None) => {
+                let sink = pending.accept().await?;
+                tokio::spawn(async move {
+                    if send(&sink, &false).await {
+                        sink.closed().await;
+                    }
+                });
+            }
             (
                 SubscriptionKind::NewHeads
                 | SubscriptionKind::Logs
-                | SubscriptionKind::NewPendingTransactions,
+                | SubscriptionKind::NewPendingTransactions
+                | SubscriptionKind::Syncing,
                 _,
             ) => {
                 pending

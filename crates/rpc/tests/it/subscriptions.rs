@@ -165,3 +165,22 @@ async fn pending_transactions_are_announced() {
     assert_eq!(*announced.inner.tx_hash(), hash);
     assert_eq!(announced.block_hash, None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn syncing_reports_not_syncing() {
+    let chain = chain(1);
+    let server = server(context(&chain)).await;
+    let client = ws(server.ws_addr).await;
+    let mut syncing = EthPubSubApiClient::subscribe_to(&client, SubscriptionKind::Syncing, None)
+        .await
+        .unwrap();
+    let status: bool = next(&mut syncing).await;
+    assert!(!status);
+    let refused = EthPubSubApiClient::subscribe_to(
+        &client,
+        SubscriptionKind::Syncing,
+        Some(Params::Bool(true)),
+    )
+    .await;
+    assert!(refused.is_err(), "syncing takes no parameters");
+}
