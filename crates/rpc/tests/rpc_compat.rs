@@ -9,7 +9,8 @@
 //!
 //! Every failing case is printed with the reason. The test fails on any failure not listed in
 //! [`KNOWN_UNSUPPORTED`] (each entry says why), and on any listed case that now passes (so the
-//! list stays honest).
+//! list stays honest). With `RPC_COMPAT_SHOW_KNOWN=1` the answers of the listed cases are printed
+//! too (with `--nocapture`), each with where it first differs from the fixture.
 
 mod common;
 
@@ -18,7 +19,7 @@ use alloy_primitives::B256;
 use alloy_rlp::Decodable;
 use common::http_post;
 use fastevm_executor::{init_genesis, parse_genesis, Blockchain, ChainSpec};
-use fastevm_rpc::{start_rpc_server, RpcContext, RpcServerConfig};
+use fastevm_rpc::{start_rpc_server, RpcContext, RpcServerConfig, RpcServerHandle};
 use fastevm_storage::{ChainStore, StoreOptions};
 use fastevm_txpool::{PoolConfig, TxPool};
 use std::{
@@ -49,81 +50,6 @@ const KNOWN_UNSUPPORTED: &[(&str, &str)] = &[
         "blob (EIP-4844) transactions are not pooled: FastEVM has no blob sidecar pool",
     ),
 ];
-
-/// eth_simulateV1 cases whose answers still differ from geth's. The method is served and its
-/// own tests pass (crates/executor/src/call), but these answers are not yet identical: with
-/// Osaka active the default call gas (the 50M cap) exceeds EIP-7825's per-transaction cap
-/// where geth lowers it, `traceTransfers` is not supported, pre-merge simulated headers
-/// differ (difficulty), and several error texts differ from geth's. Listed case by case so a
-/// fixed case fails the test until it is removed from here.
-const SIMULATE_NOT_YET_CONFORMANT: &[&str] = &[
-    "eth_simulateV1/ethSimulate-add-more-non-defined-BlockStateCalls-than-fit-but-now-with-fit.io",
-    "eth_simulateV1/ethSimulate-add-more-non-defined-BlockStateCalls-than-fit.io",
-    "eth_simulateV1/ethSimulate-basefee-too-low-without-validation-38012-without-basefee-override.io",
-    "eth_simulateV1/ethSimulate-basefee-too-low-without-validation-38012.io",
-    "eth_simulateV1/ethSimulate-big-block-state-calls-array.io",
-    "eth_simulateV1/ethSimulate-blobs.io",
-    "eth_simulateV1/ethSimulate-blockhash-complex.io",
-    "eth_simulateV1/ethSimulate-blockhash-simple.io",
-    "eth_simulateV1/ethSimulate-blockhash-start-before-head.io",
-    "eth_simulateV1/ethSimulate-check-invalid-nonce.io",
-    "eth_simulateV1/ethSimulate-check-that-balance-is-there-after-new-block.io",
-    "eth_simulateV1/ethSimulate-check-that-nonce-increases.io",
-    "eth_simulateV1/ethSimulate-contract-calls-itself.io",
-    "eth_simulateV1/ethSimulate-empty-with-block-num-set-firstblock.io",
-    "eth_simulateV1/ethSimulate-eth-send-should-not-produce-logs-by-default.io",
-    "eth_simulateV1/ethSimulate-eth-send-should-not-produce-logs-on-revert.io",
-    "eth_simulateV1/ethSimulate-eth-send-should-produce-logs.io",
-    "eth_simulateV1/ethSimulate-eth-send-should-produce-no-logs-on-forward-revert.io",
-    "eth_simulateV1/ethSimulate-extcodehash-existing-contract.io",
-    "eth_simulateV1/ethSimulate-extcodehash-override.io",
-    "eth_simulateV1/ethSimulate-extcodehash-precompile.io",
-    "eth_simulateV1/ethSimulate-gas-fees-and-value-error-38014-with-validation.io",
-    "eth_simulateV1/ethSimulate-gas-fees-and-value-error-38014.io",
-    "eth_simulateV1/ethSimulate-get-block-properties.io",
-    "eth_simulateV1/ethSimulate-instrict-gas-38013.io",
-    "eth_simulateV1/ethSimulate-move-ecrecover-and-call-old-and-new.io",
-    "eth_simulateV1/ethSimulate-move-ecrecover-and-call.io",
-    "eth_simulateV1/ethSimulate-move-ecrecover-twice-and-call.io",
-    "eth_simulateV1/ethSimulate-move-two-accounts-to-same-38023.io",
-    "eth_simulateV1/ethSimulate-move-two-non-precompiles-accounts-to-same.io",
-    "eth_simulateV1/ethSimulate-no-fields-call.io",
-    "eth_simulateV1/ethSimulate-only-from-to-transaction.io",
-    "eth_simulateV1/ethSimulate-overflow-nonce-validation.io",
-    "eth_simulateV1/ethSimulate-overflow-nonce.io",
-    "eth_simulateV1/ethSimulate-override-address-twice-in-separate-BlockStateCalls.io",
-    "eth_simulateV1/ethSimulate-override-address-twice.io",
-    "eth_simulateV1/ethSimulate-override-block-num.io",
-    "eth_simulateV1/ethSimulate-override-ecrecover.io",
-    "eth_simulateV1/ethSimulate-override-identity.io",
-    "eth_simulateV1/ethSimulate-override-sha256.io",
-    "eth_simulateV1/ethSimulate-overwrite-existing-contract.io",
-    "eth_simulateV1/ethSimulate-precompile-is-sending-transaction.io",
-    "eth_simulateV1/ethSimulate-run-gas-spending.io",
-    "eth_simulateV1/ethSimulate-run-out-of-gas-in-block-38015.io",
-    "eth_simulateV1/ethSimulate-self-destructive-contract-produces-logs.io",
-    "eth_simulateV1/ethSimulate-send-eth-and-delegate-call-to-eoa.io",
-    "eth_simulateV1/ethSimulate-send-eth-and-delegate-call-to-payble-contract.io",
-    "eth_simulateV1/ethSimulate-send-eth-and-delegate-call.io",
-    "eth_simulateV1/ethSimulate-simple-more-params-validate.io",
-    "eth_simulateV1/ethSimulate-simple-no-funds-with-balance-querying.io",
-    "eth_simulateV1/ethSimulate-simple-no-funds-with-validation-without-nonces.io",
-    "eth_simulateV1/ethSimulate-simple-no-funds-with-validation.io",
-    "eth_simulateV1/ethSimulate-simple-send-from-contract-no-balance.io",
-    "eth_simulateV1/ethSimulate-simple-send-from-contract-with-validation.io",
-    "eth_simulateV1/ethSimulate-simple-send-from-contract.io",
-    "eth_simulateV1/ethSimulate-simple-state-diff.io",
-    "eth_simulateV1/ethSimulate-simple-with-validation-no-funds.io",
-    "eth_simulateV1/ethSimulate-simple.io",
-    "eth_simulateV1/ethSimulate-transaction-too-high-nonce.io",
-    "eth_simulateV1/ethSimulate-transaction-too-low-nonce-38010.io",
-    "eth_simulateV1/ethSimulate-try-to-move-non-precompile.io",
-    "eth_simulateV1/ethSimulate-two-blocks-with-complete-eth-sends.io",
-    "eth_simulateV1/ethSimulate-use-as-many-features-as-possible.io",
-];
-
-const SIMULATE_REASON: &str =
-    "eth_simulateV1 answer not yet identical to geth's (see SIMULATE_NOT_YET_CONFORMANT)";
 
 fn fixtures() -> PathBuf {
     PathBuf::from(concat!(
@@ -180,6 +106,27 @@ fn import_chain() -> (Arc<ChainStore>, Arc<ChainSpec>) {
     (store, spec)
 }
 
+/// The public RPC server over the imported chain, with an empty pool, on a loopback port.
+async fn serve(store: Arc<ChainStore>, spec: Arc<ChainSpec>) -> RpcServerHandle {
+    let head = store.head_header().unwrap();
+    let pool = Arc::new(TxPool::new(
+        PoolConfig {
+            block_gas_limit: head.gas_limit,
+            ..PoolConfig::default()
+        },
+        spec.chain_id,
+    ));
+    start_rpc_server(
+        RpcServerConfig {
+            http_addr: "127.0.0.1:0".parse().unwrap(),
+            ..RpcServerConfig::default()
+        },
+        RpcContext::new(store, spec, pool),
+    )
+    .await
+    .unwrap()
+}
+
 /// One `.io` file's outcome.
 enum Outcome {
     Passed,
@@ -214,10 +161,45 @@ fn compare(
         return Ok(());
     }
     Err(format!(
-        "response differs\n      expected: {}\n      got:      {}",
+        "response differs{}\n      expected: {}\n      got:      {}",
+        first_difference(expected, got, "$")
+            .map(|at| format!(" first at {at}"))
+            .unwrap_or_default(),
         truncate(&expected.to_string()),
         truncate(&got.to_string())
     ))
+}
+
+/// Where two JSON values first differ (a JSONPath-like location with both values there).
+fn first_difference(
+    expected: &serde_json::Value,
+    got: &serde_json::Value,
+    at: &str,
+) -> Option<String> {
+    use serde_json::Value;
+    match (expected, got) {
+        (Value::Object(a), Value::Object(b)) => {
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            keys.into_iter()
+                .find_map(|key| match (a.get(key), b.get(key)) {
+                    (Some(x), Some(y)) => first_difference(x, y, &format!("{at}.{key}")),
+                    (x, y) => Some(format!("{at}.{key}: expected {x:?}, got {y:?}")),
+                })
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => a
+            .iter()
+            .zip(b)
+            .enumerate()
+            .find_map(|(i, (x, y))| first_difference(x, y, &format!("{at}[{i}]"))),
+        (a, b) if a == b => None,
+        (a, b) => Some(format!(
+            "{at}: expected {}, got {}",
+            truncate(&a.to_string()),
+            truncate(&b.to_string())
+        )),
+    }
 }
 
 fn truncate(s: &str) -> String {
@@ -263,24 +245,7 @@ async fn run_case(addr: std::net::SocketAddr, text: &str) -> Outcome {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rpc_compat_fixtures() {
     let (store, spec) = import_chain();
-    let head = store.head_header().unwrap();
-    let pool = Arc::new(TxPool::new(
-        PoolConfig {
-            block_gas_limit: head.gas_limit,
-            ..PoolConfig::default()
-        },
-        spec.chain_id,
-    ));
-    let ctx = RpcContext::new(store, spec, pool);
-    let server = start_rpc_server(
-        RpcServerConfig {
-            http_addr: "127.0.0.1:0".parse().unwrap(),
-            ..RpcServerConfig::default()
-        },
-        ctx,
-    )
-    .await
-    .unwrap();
+    let server = serve(store, spec).await;
 
     let root = fixtures();
     let mut files = Vec::new();
@@ -302,24 +267,22 @@ async fn rpc_compat_fixtures() {
         let known = KNOWN_UNSUPPORTED
             .iter()
             .find(|(prefix, _)| name.starts_with(prefix))
-            .copied()
-            .or_else(|| {
-                SIMULATE_NOT_YET_CONFORMANT
-                    .contains(&name.as_str())
-                    .then_some(("", SIMULATE_REASON))
-            });
+            .copied();
         let text = std::fs::read_to_string(path).unwrap();
         match (run_case(server.http_addr, &text).await, known) {
             (Outcome::Passed, None) => passed += 1,
             (Outcome::Passed, Some(_)) => unexpectedly_passing.push(name),
             (Outcome::Failed(reason), None) => failed.push((name, reason)),
-            (Outcome::Failed(_), Some((_, why))) => unsupported.push((name, why)),
+            (Outcome::Failed(reason), Some((_, why))) => unsupported.push((name, why, reason)),
         }
     }
 
     println!("\nknown unsupported ({}):", unsupported.len());
-    for (name, why) in &unsupported {
+    for (name, why, reason) in &unsupported {
         println!("  {name}: {why}");
+        if std::env::var_os("RPC_COMPAT_SHOW_KNOWN").is_some() {
+            println!("    {reason}");
+        }
     }
     println!("\nfailed ({}):", failed.len());
     for (name, reason) in &failed {
@@ -340,4 +303,85 @@ async fn rpc_compat_fixtures() {
         "{} rpc-compat cases failed",
         failed.len()
     );
+}
+
+/// `eth_getUncle*` over the fixture chain's pre-merge blocks: every ommer a block lists is served
+/// by hash and by number, its hash is the one in the block's `uncles`, and its fields are the
+/// ones the block body carries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uncles_of_the_fixture_chain() {
+    let (store, spec) = import_chain();
+    let head = store.head_header().unwrap();
+    let server = serve(store.clone(), spec).await;
+    let call = |method: &str, params: serde_json::Value| {
+        let request =
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        async move {
+            let (_, body) = http_post(server.http_addr, &request.to_string()).await;
+            let response: serde_json::Value = serde_json::from_str(&body).unwrap();
+            response["result"].clone()
+        }
+    };
+    let mut ommers_seen = 0;
+    for number in 0..=head.number {
+        let hash = store.canonical_hash(number).unwrap().unwrap();
+        let body = store.body(&hash).unwrap().unwrap();
+        let hex_number = format!("{number:#x}");
+        let count = call(
+            "eth_getUncleCountByBlockNumber",
+            serde_json::json!([hex_number]),
+        )
+        .await;
+        assert_eq!(
+            count,
+            serde_json::json!(format!("{:#x}", body.ommers.len()))
+        );
+        let by_hash = call("eth_getUncleCountByBlockHash", serde_json::json!([hash])).await;
+        assert_eq!(by_hash, count);
+        let block = call(
+            "eth_getBlockByNumber",
+            serde_json::json!([hex_number, false]),
+        )
+        .await;
+        for (index, ommer) in body.ommers.iter().enumerate() {
+            let index = format!("{index:#x}");
+            let uncle = call(
+                "eth_getUncleByBlockNumberAndIndex",
+                serde_json::json!([hex_number, index]),
+            )
+            .await;
+            assert_eq!(uncle["hash"], serde_json::json!(ommer.hash_slow()));
+            assert_eq!(
+                uncle["hash"],
+                block["uncles"][usize::from_str_radix(&index[2..], 16).unwrap()]
+            );
+            assert_eq!(
+                uncle["number"],
+                serde_json::json!(format!("{:#x}", ommer.number))
+            );
+            assert_eq!(uncle["miner"], serde_json::json!(ommer.beneficiary));
+            assert!(uncle.get("transactions").is_none(), "{uncle}");
+            let same = call(
+                "eth_getUncleByBlockHashAndIndex",
+                serde_json::json!([hash, index]),
+            )
+            .await;
+            assert_eq!(same, uncle);
+            ommers_seen += 1;
+        }
+        let past_end = format!("{:#x}", body.ommers.len());
+        let none = call(
+            "eth_getUncleByBlockHashAndIndex",
+            serde_json::json!([hash, past_end]),
+        )
+        .await;
+        assert!(none.is_null(), "{none}");
+    }
+    assert!(ommers_seen > 0, "the fixture chain has ommers to serve");
+    let unknown = call(
+        "eth_getUncleCountByBlockHash",
+        serde_json::json!([B256::repeat_byte(9)]),
+    )
+    .await;
+    assert!(unknown.is_null());
 }

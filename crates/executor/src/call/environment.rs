@@ -8,7 +8,7 @@ use alloy_consensus::Header;
 use alloy_evm::{
     eth::EthEvmContext,
     overrides::{OverrideBlockHashes, StateOverrideError},
-    precompiles::PrecompilesMap,
+    precompiles::{DynPrecompile, PrecompileInput, PrecompilesMap},
     rpc::{EthTxEnvError, TryIntoTxEnv},
     EthEvm, EthEvmFactory, Evm, EvmEnv, EvmFactory,
 };
@@ -19,6 +19,8 @@ use revm::{
     context_interface::{block::BlobExcessGasAndPrice, Cfg},
     database::{State, WrapDatabaseRef},
     inspector::NoOpInspector,
+    precompile::{PrecompileSpecId, Precompiles},
+    primitives::hardfork::SpecId,
     state::AccountInfo,
     Database, Inspector,
 };
@@ -38,8 +40,8 @@ pub(crate) struct CallSetup<'a> {
     pub(crate) db: CallDb<'a>,
     /// The block environment; [`CallSetup::tx_env`] lowers the base fee for fee-less calls.
     pub(crate) env: EvmEnv,
-    /// `movePrecompileToAddress` overrides, applied to every EVM built here.
-    precompile_moves: Vec<(Address, Address)>,
+    /// What the overrides ask of precompiles, applied to every EVM built here.
+    precompile_moves: PrecompileOverrides,
     /// The RPC gas cap (never 0).
     pub(crate) gas_cap: u64,
 }
@@ -141,7 +143,8 @@ impl<'a> CallSetup<'a> {
     /// An EVM over the overridden state, without inspector.
     pub(crate) fn evm(&mut self) -> Result<CallEvm<'_, 'a>, CallError> {
         let mut evm = EthEvmFactory::default().create_evm(&mut self.db, self.env.clone());
-        move_precompiles(evm.precompiles_mut(), &self.precompile_moves)?;
+        let spec = self.env.cfg_env.spec;
+        move_precompiles(evm.precompiles_mut(), &self.precompile_moves, spec)?;
         Ok(evm)
     }
 
@@ -158,7 +161,8 @@ impl<'a> CallSetup<'a> {
             self.env.clone(),
             inspector,
         );
-        move_precompiles(evm.precompiles_mut(), &self.precompile_moves)?;
+        let spec = self.env.cfg_env.spec;
+        move_precompiles(evm.precompiles_mut(), &self.precompile_moves, spec)?;
         Ok(evm)
     }
 }
@@ -222,44 +226,90 @@ pub(crate) fn overridden_header(
     Ok(header)
 }
 
-/// Applies the state overrides in address order and returns the precompile moves they ask for.
+/// Every overridden address in ascending order, with the address its precompile is to move to
+/// (`movePrecompileToAddress`), if any.
+pub(crate) type PrecompileOverrides = Vec<(Address, Option<Address>)>;
+
+/// Applies the state overrides in address order and returns what they ask of precompiles.
 pub(crate) fn apply_state_overrides(
     db: &mut CallDb<'_>,
     overrides: Option<StateOverride>,
-) -> Result<Vec<(Address, Address)>, CallError> {
+) -> Result<PrecompileOverrides, CallError> {
     let Some(overrides) = overrides else {
         return Ok(vec![]);
     };
     let mut sorted: Vec<_> = overrides.into_iter().collect();
     sorted.sort_unstable_by_key(|(address, _)| *address);
-    let mut moves = Vec::new();
+    let mut overridden = Vec::with_capacity(sorted.len());
     for (address, mut account) in sorted {
-        if let Some(destination) = account.move_precompile_to.take() {
-            moves.push((address, destination));
-        }
+        overridden.push((address, account.move_precompile_to.take()));
         let single = StateOverride::from_iter([(address, account)]);
         alloy_evm::overrides::apply_state_overrides(single, db).map_err(|err| match err {
             StateOverrideError::Database(err) => CallError::state(err),
             other => CallError::InvalidParams(other.to_string()),
         })?;
     }
-    Ok(moves)
+    Ok(overridden)
 }
 
-/// Moves precompiles as `movePrecompileToAddress` asks; two moves to one address are refused.
+/// Applies the overrides to the precompiles of fork `spec` as geth does, address by address in
+/// ascending order: a precompile whose account is overridden stops being a precompile (its
+/// overridden code, if any, runs instead), `movePrecompileToAddress` makes it answer at the
+/// destination (a later move to the same destination wins). Refused: moving what is not a
+/// precompile, moving onto an overridden address, and overriding an address a precompile was
+/// moved to.
+///
+/// Returns the fork's precompile addresses that stopped being precompiles: geth still counts
+/// them as warm in every transaction (EIP-2929), while a moved precompile's new address is
+/// cold, as here.
 pub(crate) fn move_precompiles(
     precompiles: &mut PrecompilesMap,
-    moves: &[(Address, Address)],
-) -> Result<(), CallError> {
-    let mut destinations: Vec<Address> = moves.iter().map(|(_, to)| *to).collect();
-    destinations.sort_unstable();
-    if let Some(pair) = destinations.windows(2).find(|pair| pair[0] == pair[1]) {
-        return Err(CallError::InvalidParams(format!(
-            "multiple precompiles moved to {}",
-            pair[0]
-        )));
+    overridden: &PrecompileOverrides,
+    spec: SpecId,
+) -> Result<Vec<Address>, CallError> {
+    let fork_precompiles = Precompiles::new(PrecompileSpecId::from_spec_id(spec));
+    let mut moved_to = std::collections::BTreeSet::new();
+    let mut removed = Vec::new();
+    for (address, destination) in overridden {
+        if moved_to.contains(address) {
+            return Err(CallError::Override(format!(
+                "account {} has already been overridden by a precompile",
+                address.to_checksum(None)
+            )));
+        }
+        let precompile = fork_precompiles.get(address);
+        if let Some(destination) = destination {
+            if precompile.is_none() {
+                return Err(CallError::Override(format!(
+                    "account {} is not a precompile",
+                    address.to_checksum(None)
+                )));
+            }
+            if overridden.iter().any(|(a, _)| a == destination) {
+                return Err(CallError::Override(format!(
+                    "account {} is already overridden",
+                    destination.to_checksum(None)
+                )));
+            }
+        }
+        let Some(precompile) = precompile else {
+            continue;
+        };
+        precompiles.apply_precompile(address, |_| None);
+        removed.push(*address);
+        if let Some(destination) = *destination {
+            // Answered through the lookup, so the new address is not warmed up front.
+            precompiles.map_precompile_lookup(move |at, previous| {
+                if *at == destination {
+                    Some(DynPrecompile::from(move |input: PrecompileInput<'_>| {
+                        precompile.execute(input.data, input.gas, input.reservoir)
+                    }))
+                } else {
+                    previous.and_then(|lookup| lookup.lookup(at))
+                }
+            });
+            moved_to.insert(destination);
+        }
     }
-    precompiles
-        .move_precompiles(moves.iter().copied())
-        .map_err(|err| CallError::InvalidParams(err.to_string()))
+    Ok(removed)
 }

@@ -45,6 +45,9 @@ pub enum CallError {
     /// The request itself is malformed.
     #[error("{0}")]
     InvalidParams(String),
+    /// The state overrides cannot be applied (geth's messages, code -32000).
+    #[error("{0}")]
+    Override(String),
     /// The state could not be read.
     #[error("state unavailable: {0}")]
     State(String),

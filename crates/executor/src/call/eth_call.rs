@@ -273,6 +273,42 @@ mod tests {
             },
         )]);
         let err = call(&chain.head(), echo(moved), Some(not_a_precompile), None, 0).unwrap_err();
-        assert_eq!(err.code(), -32602);
+        assert_eq!(err.code(), -32000);
+        assert!(err.to_string().ends_with("is not a precompile"), "{err}");
+        // Nor onto an address that is itself overridden.
+        let onto_overridden = StateOverride::from_iter([
+            (
+                identity,
+                AccountOverride {
+                    move_precompile_to: Some(moved),
+                    ..Default::default()
+                },
+            ),
+            (
+                moved,
+                AccountOverride {
+                    balance: Some(U256::from(1)),
+                    ..Default::default()
+                },
+            ),
+        ]);
+        let err = call(&chain.head(), echo(moved), Some(onto_overridden), None, 0).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("account {} is already overridden", moved.to_checksum(None))
+        );
+        // Two precompiles moved to one address: the later (higher) source wins, as in geth.
+        let sha256 = Address::with_last_byte(2);
+        let both = StateOverride::from_iter([identity, sha256].map(|source| {
+            (
+                source,
+                AccountOverride {
+                    move_precompile_to: Some(moved),
+                    ..Default::default()
+                },
+            )
+        }));
+        let out = call(&chain.head(), echo(moved), Some(both), None, 0).unwrap();
+        assert_eq!(out.output, Bytes::from_static(b"echo"));
     }
 }

@@ -25,7 +25,9 @@ mod error;
 mod estimate_gas;
 mod eth_call;
 mod proof;
+mod sim_tracer;
 mod simulate;
+mod simulate_error;
 mod simulated_block;
 
 pub(crate) mod environment;

@@ -3,10 +3,19 @@
 //! executor (EIP-4788/2935 system calls, receipts, requests) and sealed into real headers with
 //! state, transactions and receipts roots.
 //!
-//! Block numbers default to the parent's plus one (skipped numbers are filled with empty blocks),
-//! timestamps to the parent's plus 12 s. Without `validation` the nonce and base-fee checks are
-//! off and the base fee defaults to 0; with it, base fee and nonces follow the chain's rules.
-//! The calls of all blocks share one gas pool of `gas_cap`. `traceTransfers` is not supported.
+//! Answers are geth's, case for case (the execution-apis rpc-compat fixtures pass):
+//! - Block numbers default to the parent's plus one (skipped numbers are filled with empty
+//!   blocks), timestamps to the parent's plus 12 s; fee recipient, gas limit and (before the
+//!   merge) difficulty carry over from the previous block.
+//! - Without `validation` the nonce and base-fee checks are off and the base fee defaults to 0
+//!   (a call from the highest nonce runs and wraps it to 0, as in geth); with it, base fee and
+//!   nonces follow the chain's rules and the nonce is checked first.
+//! - A call's gas defaults to what its block has left; the calls of all blocks share one budget
+//!   of `gas_cap`, which lowers a call's gas when it runs short. EIP-7825's per-transaction cap
+//!   does not apply to simulated calls.
+//! - Logs and, with `traceTransfers`, ether transfers come from [`SimTracer`]; `maxUsedGas` is
+//!   the gas before refunds. Refused calls get the execution-apis codes and geth's messages
+//!   (`simulate_error`).
 //!
 //! Each block's state root is the base root with all simulated changes so far applied (nothing is
 //! stored). A full `state` override of an account that has storage needs the base block to be the
@@ -15,7 +24,9 @@
 
 use super::{
     environment::{apply_state_overrides, move_precompiles, CallDb},
-    error::{halt_message, invalid_tx_error},
+    error::halt_message,
+    sim_tracer::SimTracer,
+    simulate_error::{check_nonce, rejected_call},
     simulated_block::{sealed_block, SimulatedCall},
     CallContext, CallError,
 };
@@ -29,13 +40,13 @@ use alloy_consensus::{
     TxEip7702, TxEnvelope, EMPTY_OMMER_ROOT_HASH,
 };
 use alloy_evm::{
-    block::{BlockExecutionError, BlockExecutor, BlockValidationError},
+    block::BlockExecutor,
     eth::{receipt_builder::AlloyReceiptBuilder, EthBlockExecutionCtx, EthBlockExecutor},
     rpc::TryIntoTxEnv,
     EthEvmFactory, Evm, EvmEnv, EvmFactory,
 };
 use alloy_hardforks::EthereumHardforks;
-use alloy_primitives::{Signature, TxKind, B256, U256};
+use alloy_primitives::{Bytes, Signature, TxKind, B256, U256};
 use alloy_rpc_types_eth::{
     simulate::{SimBlock, SimCallResult, SimulateError, SimulatePayload, SimulatedBlock},
     Block, BlockOverrides, TransactionRequest,
@@ -43,7 +54,6 @@ use alloy_rpc_types_eth::{
 use revm::{
     context::{result::ExecutionResult, TxEnv},
     context_interface::block::BlobExcessGasAndPrice,
-    context_interface::result::InvalidTransaction,
     database::{states::bundle_state::BundleRetention, State},
     Database,
 };
@@ -61,11 +71,6 @@ pub fn simulate_v1(
     payload: SimulatePayload,
     gas_cap: u64,
 ) -> Result<Vec<SimulatedBlock<Block>>, CallError> {
-    if payload.trace_transfers {
-        return Err(CallError::InvalidParams(
-            "traceTransfers is not supported".into(),
-        ));
-    }
     let base = ctx.state()?;
     let mut simulator = Simulator {
         ctx,
@@ -78,6 +83,7 @@ pub fn simulate_v1(
         parent_hash: ctx.block_hash,
         gas_pool: if gas_cap == 0 { u64::MAX } else { gas_cap },
         validation: payload.validation,
+        trace_transfers: payload.trace_transfers,
         full_transactions: payload.return_full_transactions,
         blocks: Vec::new(),
     };
@@ -97,6 +103,7 @@ struct Simulator<'c, 'a> {
     /// Gas the remaining calls may still use (`gas_cap` for the whole simulation).
     gas_pool: u64,
     validation: bool,
+    trace_transfers: bool,
     full_transactions: bool,
     blocks: Vec<SimulatedBlock<Block>>,
 }
@@ -121,10 +128,7 @@ impl Simulator<'_, '_> {
             ));
         }
         if number - self.ctx.header.number > MAX_SIMULATED_BLOCKS {
-            return Err(simulation_error(
-                -38026,
-                format!("too many blocks: more than {MAX_SIMULATED_BLOCKS}"),
-            ));
+            return Err(simulation_error(-38026, "too many blocks".into()));
         }
         while self.parent.number + 1 < number {
             self.execute_block(&BlockOverrides::default(), None, vec![])?;
@@ -161,8 +165,16 @@ impl Simulator<'_, '_> {
         Ok(Header {
             parent_hash: self.parent_hash,
             ommers_hash: EMPTY_OMMER_ROOT_HASH,
-            beneficiary: overrides.coinbase.unwrap_or(self.ctx.header.beneficiary),
-            difficulty: overrides.difficulty.unwrap_or_default(),
+            // Fee recipient and difficulty carry over from the previous block (as geth's), the
+            // difficulty only before the merge.
+            beneficiary: overrides.coinbase.unwrap_or(parent.beneficiary),
+            difficulty: overrides.difficulty.unwrap_or(
+                if spec.is_post_merge(number) || spec.is_shanghai_active_at_timestamp(timestamp) {
+                    U256::ZERO
+                } else {
+                    parent.difficulty
+                },
+            ),
             number,
             gas_limit: overrides.gas_limit.unwrap_or(parent.gas_limit),
             timestamp,
@@ -191,6 +203,9 @@ impl Simulator<'_, '_> {
             spec.blob_params_at(header.timestamp),
         );
         env.cfg_env.disable_eip3607 = true;
+        // Simulated calls skip EIP-7825's per-transaction gas cap, as geth's do (a call's gas
+        // defaults to what the block has left).
+        env.cfg_env.tx_gas_limit_cap = Some(u64::MAX);
         if !self.validation {
             env.cfg_env.disable_nonce_check = true;
             env.cfg_env.disable_base_fee = true;
@@ -222,8 +237,11 @@ impl Simulator<'_, '_> {
         }
         let moves = apply_state_overrides(&mut self.db, state_overrides)?;
         let shanghai = spec.is_shanghai_active_at_timestamp(header.timestamp);
-        let mut evm = EthEvmFactory::default().create_evm(&mut self.db, env.clone());
-        move_precompiles(evm.precompiles_mut(), &moves)?;
+        let tracer = SimTracer::new(self.trace_transfers);
+        let mut evm =
+            EthEvmFactory::default().create_evm_with_inspector(&mut self.db, env.clone(), tracer);
+        let still_warm = move_precompiles(evm.precompiles_mut(), &moves, env.cfg_env.spec)?;
+        evm.inspector_mut().keep_warm(still_warm);
         let exec_ctx = EthBlockExecutionCtx {
             parent_hash: self.parent_hash,
             parent_beacon_block_root: header.parent_beacon_block_root,
@@ -249,17 +267,31 @@ impl Simulator<'_, '_> {
                 gas_pool: self.gas_pool,
                 chain_id: spec.chain_id,
             };
-            let (tx_env, envelope) = prepare_call(&mut executor, &env, limits, request)?;
+            let (tx_env, envelope, capped) = prepare_call(&mut executor, &env, limits, request)?;
+            if self.validation {
+                check_nonce(&tx_env, state_nonce(&mut executor, from)?)?;
+            }
+            // Without validation geth lets a call from an account at the highest nonce run and
+            // wraps the nonce to 0; revm refuses such a transaction, so it runs with nonce 0 (no
+            // nonce check is made) and the wrap is applied after it.
+            let wraps_nonce = !self.validation && tx_env.nonce == u64::MAX && tx_env.kind.is_call();
+            let mut run = tx_env.clone();
+            if wraps_nonce {
+                run.nonce = 0;
+            }
             let effective_gas_price = effective_gas_price(&tx_env, &env);
             let output = executor
                 .execute_transaction_without_commit((
-                    tx_env,
+                    run,
                     Recovered::new_unchecked(&envelope, from),
                 ))
-                .map_err(block_error)?;
-            let result = call_result(&output.result.result);
-            let logs = output.result.result.logs().to_vec();
+                .map_err(|e| rejected_call(e, &tx_env, env.block_env.basefee))?;
+            let result = call_result(&output.result.result, capped);
+            let logs = executor.evm_mut().inspector_mut().take_transaction_logs();
             let used = executor.commit_transaction(output).tx_gas_used();
+            if wraps_nonce {
+                wrap_nonce(executor.evm_mut().db_mut(), from)?;
+            }
             gas_used += used;
             self.gas_pool = self.gas_pool.saturating_sub(used);
             executed.push(SimulatedCall {
@@ -295,6 +327,16 @@ impl Simulator<'_, '_> {
     }
 }
 
+/// Sets `account`'s nonce to 0 after a call from the highest nonce (geth's 64-bit wrap).
+fn wrap_nonce(db: &mut CallDb<'_>, account: alloy_primitives::Address) -> Result<(), CallError> {
+    let state = alloy_rpc_types_eth::state::AccountOverride {
+        nonce: Some(0),
+        ..Default::default()
+    };
+    apply_state_overrides(db, Some([(account, state)].into_iter().collect()))?;
+    Ok(())
+}
+
 /// What bounds a simulated call's gas, and the chain id it defaults to.
 #[derive(Debug, Clone, Copy)]
 struct CallLimits {
@@ -304,25 +346,33 @@ struct CallLimits {
     chain_id: u64,
 }
 
+/// `account`'s nonce in the simulation's state so far.
+fn state_nonce<E: BlockExecutor>(
+    executor: &mut E,
+    account: alloy_primitives::Address,
+) -> Result<u64, CallError> {
+    Ok(executor
+        .evm_mut()
+        .db_mut()
+        .basic(account)
+        .map_err(CallError::state)?
+        .map(|info| info.nonce)
+        .unwrap_or_default())
+}
+
 /// Fills a call's defaults (nonce from the state, gas = what the block has left, within the gas
-/// pool) and turns it into the executor's input and the transaction it stands for.
+/// pool) and turns it into the executor's input and the transaction it stands for; `true` when
+/// the gas pool lowered the call's gas.
 fn prepare_call<E: BlockExecutor>(
     executor: &mut E,
     env: &EvmEnv,
     limits: CallLimits,
     mut request: TransactionRequest,
-) -> Result<(TxEnv, TxEnvelope), CallError> {
+) -> Result<(TxEnv, TxEnvelope, bool), CallError> {
     let from = request.from.unwrap_or_default();
     request.from = Some(from);
     if request.nonce.is_none() {
-        let nonce = executor
-            .evm_mut()
-            .db_mut()
-            .basic(from)
-            .map_err(CallError::state)?
-            .map(|account| account.nonce)
-            .unwrap_or_default();
-        request.nonce = Some(nonce);
+        request.nonce = Some(state_nonce(executor, from)?);
     }
     let CallLimits {
         block_gas_limit,
@@ -334,17 +384,23 @@ fn prepare_call<E: BlockExecutor>(
     if gas > remaining {
         return Err(simulation_error(
             -38015,
-            format!("block gas limit reached: {block_gas_used} + {gas} > {block_gas_limit}"),
+            format!("block gas limit reached: remaining: {remaining}, required: {gas}"),
         ));
     }
+    let capped = gas > limits.gas_pool;
     request.gas = Some(gas.min(limits.gas_pool));
     request.chain_id.get_or_insert(limits.chain_id);
+    // A blob fee cap without blob hashes does not make a blob transaction (geth ignores it).
+    if request.blob_versioned_hashes.is_none() {
+        request.max_fee_per_blob_gas = None;
+        request.sidecar = None;
+    }
     let tx_env: TxEnv = request
         .clone()
         .try_into_tx_env(env)
         .map_err(|e| CallError::InvalidParams(e.to_string()))?;
     let envelope = simulated_transaction(request, &tx_env)?;
-    Ok((tx_env, envelope))
+    Ok((tx_env, envelope, capped))
 }
 
 /// The transaction a simulated call stands for: unsigned (zero signature), EIP-1559 unless it
@@ -419,8 +475,8 @@ fn effective_gas_price(tx: &TxEnv, env: &EvmEnv) -> u128 {
 }
 
 /// A call's status, return data, gas and error as eth_simulateV1 reports them (logs are filled in
-/// when the block is sealed).
-fn call_result(result: &ExecutionResult) -> SimCallResult {
+/// when the block is sealed); `capped`: the gas pool lowered the call's gas.
+fn call_result(result: &ExecutionResult, capped: bool) -> SimCallResult {
     let (return_data, error) = match result {
         ExecutionResult::Success { output, .. } => (output.data().clone(), None),
         ExecutionResult::Revert { output, .. } => {
@@ -430,12 +486,18 @@ fn call_result(result: &ExecutionResult) -> SimCallResult {
                 message: reverted.to_string(),
                 data: Some(output.clone()),
             };
-            (output.clone(), Some(error))
+            // geth reports no return data for a failed call (the revert output is the error's
+            // data).
+            (Bytes::new(), Some(error))
         }
         ExecutionResult::Halt { reason, .. } => {
+            let mut message = halt_message(reason);
+            if capped {
+                message.push_str(" (gas limit was capped by the RPC server's global gas cap)");
+            }
             let error = SimulateError {
                 code: SimulateError::VM_EXECUTION_ERROR_CODE,
-                message: halt_message(reason),
+                message,
                 data: None,
             };
             (Default::default(), Some(error))
@@ -445,53 +507,15 @@ fn call_result(result: &ExecutionResult) -> SimCallResult {
         return_data,
         logs: vec![],
         gas_used: result.tx_gas_used(),
-        max_used_gas: None,
+        // Gas before refunds, raised to the EIP-7623 calldata floor (geth's peak gas).
+        max_used_gas: Some(result.gas().total_gas_spent().max(result.gas().floor_gas())),
         status: result.is_success(),
         error,
     }
 }
 
-fn simulation_error(code: i32, message: String) -> CallError {
+pub(super) fn simulation_error(code: i32, message: String) -> CallError {
     CallError::Simulation { code, message }
-}
-
-/// A call the executor refused: invalid transactions get the execution-apis codes.
-fn block_error(err: BlockExecutionError) -> CallError {
-    let BlockExecutionError::Validation(err) = err else {
-        return CallError::State(err.to_string());
-    };
-    match err {
-        BlockValidationError::InvalidTx { error, .. } => match error.as_invalid_tx_err() {
-            Some(invalid) => {
-                let message = invalid_tx_error(invalid).to_string();
-                match invalid_tx_code(invalid) {
-                    Some(code) => simulation_error(code, message),
-                    None => CallError::InvalidTransaction(message),
-                }
-            }
-            None => CallError::InvalidTransaction(error.to_string()),
-        },
-        BlockValidationError::TransactionGasLimitMoreThanAvailableBlockGas { .. } => {
-            simulation_error(-38015, err.to_string())
-        }
-        other => CallError::State(other.to_string()),
-    }
-}
-
-/// The execution-apis code of an invalid simulated transaction.
-fn invalid_tx_code(err: &InvalidTransaction) -> Option<i32> {
-    use InvalidTransaction as E;
-    Some(match err {
-        E::NonceTooLow { .. } => -38010,
-        E::NonceTooHigh { .. } => -38011,
-        E::GasPriceLessThanBasefee => -38012,
-        E::CallGasCostMoreThanGasLimit { .. } | E::GasFloorMoreThanGasLimit { .. } => -38013,
-        E::LackOfFundForMaxFee { .. } => -38014,
-        E::CallerGasLimitMoreThanBlock => -38015,
-        E::RejectCallerWithCode => -38024,
-        E::CreateInitCodeSizeLimit => -38025,
-        _ => return None,
-    })
 }
 
 #[cfg(test)]

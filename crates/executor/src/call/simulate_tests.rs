@@ -4,7 +4,7 @@ use super::*;
 use crate::call::test_chain::{
     error_string, word, TestChain, FUNDED, LOGGER, REVERTER, STORE, STORE_VALUE,
 };
-use alloy_primitives::{Bytes, B256};
+use alloy_primitives::{Address, Bytes, B256, U256};
 use alloy_rpc_types_eth::{
     state::{AccountOverride, StateOverride},
     BlockTransactions,
@@ -127,7 +127,10 @@ fn reverts_halts_and_logs_are_per_call() {
         panic!("four call results expected");
     };
     assert!(!reverted.status);
-    assert_eq!(reverted.return_data, Bytes::from(error_string("nope")));
+    assert!(
+        reverted.return_data.is_empty(),
+        "the revert output is the error data"
+    );
     let error = reverted.error.as_ref().unwrap();
     assert_eq!(
         (error.code, error.message.as_str()),
@@ -191,13 +194,6 @@ fn skipped_numbers_become_empty_blocks_and_blockhash_sees_them() {
 #[test]
 fn invalid_requests_fail_with_spec_codes() {
     let chain = TestChain::new();
-    let mut trace = payload(vec![]);
-    trace.trace_transfers = true;
-    assert_eq!(
-        simulate_v1(&chain.head(), trace, 0).unwrap_err(),
-        CallError::InvalidParams("traceTransfers is not supported".into())
-    );
-
     let at = |number: u64| SimBlock {
         block_overrides: Some(BlockOverrides {
             number: Some(U256::from(number)),
@@ -231,5 +227,60 @@ fn invalid_requests_fail_with_spec_codes() {
     validated.validation = true;
     let err = simulate_v1(&chain.head(), validated, 0).unwrap_err();
     assert_eq!(err.code(), -38011);
-    assert!(err.to_string().starts_with("nonce too high"), "{err}");
+    assert!(err.to_string().starts_with("err: nonce too high"), "{err}");
+}
+
+#[test]
+fn trace_transfers_logs_ether_moves_beside_real_logs() {
+    use crate::call::sim_tracer::{ETHER_ADDRESS, TRANSFER_TOPIC};
+    let chain = TestChain::new();
+    let recipient = Address::repeat_byte(0x77);
+    let send = TestChain::to(recipient)
+        .from(FUNDED)
+        .value(U256::from(1_000));
+    let simulate = |trace_transfers: bool| {
+        simulate_v1(
+            &chain.head(),
+            SimulatePayload {
+                block_state_calls: vec![calls(vec![
+                    send.clone(),
+                    TestChain::to(LOGGER),
+                    TestChain::to(REVERTER).from(FUNDED).value(U256::from(5)),
+                ])],
+                trace_transfers,
+                ..Default::default()
+            },
+            0,
+        )
+        .unwrap()
+    };
+    let plain = simulate(false);
+    assert!(plain[0].calls[0].logs.is_empty());
+    let traced = simulate(true);
+    let block = &traced[0];
+    let transfer = &block.calls[0].logs[0];
+    assert_eq!(transfer.address(), ETHER_ADDRESS);
+    assert_eq!(
+        transfer.topics(),
+        &[TRANSFER_TOPIC, FUNDED.into_word(), recipient.into_word()]
+    );
+    assert_eq!(
+        transfer.data().data,
+        Bytes::from(U256::from(1_000).to_be_bytes::<32>())
+    );
+    assert_eq!(transfer.log_index, Some(0));
+    // The logger's real log follows it in the block's numbering.
+    assert_eq!(block.calls[1].logs[0].address(), LOGGER);
+    assert_eq!(block.calls[1].logs[0].log_index, Some(1));
+    // A reverted call's transfer is gone with it.
+    assert!(!block.calls[2].status && block.calls[2].logs.is_empty());
+    // Transfers are not part of the block: same receipts and bloom as without tracing.
+    assert_eq!(
+        block.inner.header.inner.receipts_root,
+        plain[0].inner.header.inner.receipts_root
+    );
+    assert_eq!(
+        block.inner.header.inner.logs_bloom,
+        plain[0].inner.header.inner.logs_bloom
+    );
 }

@@ -2,6 +2,7 @@
 //! block hash, the RPC block (full transactions or hashes) and the call results with their logs
 //! placed in the block.
 
+use super::sim_tracer::IndexedLog;
 use crate::logs_bloom;
 use alloy_consensus::{
     proofs::{calculate_receipt_root, calculate_transaction_root},
@@ -27,8 +28,9 @@ pub(crate) struct SimulatedCall {
     pub(crate) effective_gas_price: u128,
     /// Status, return data, gas and error (logs are filled in here).
     pub(crate) result: SimCallResult,
-    /// Logs it emitted.
-    pub(crate) logs: Vec<alloy_primitives::Log>,
+    /// Logs it emitted (with `traceTransfers`, its ether transfers too), with their indices in
+    /// the block.
+    pub(crate) logs: Vec<IndexedLog>,
 }
 
 /// Completes `header` (transactions root, receipts root, logs bloom) and builds the RPC block
@@ -56,7 +58,6 @@ pub(crate) fn sealed_block(
     .length();
 
     let (number, timestamp) = (header.number, header.timestamp);
-    let mut next_log_index = 0u64;
     let mut results = Vec::with_capacity(calls.len());
     let mut full = Vec::new();
     let mut hashes = Vec::new();
@@ -71,19 +72,15 @@ pub(crate) fn sealed_block(
         };
         let logs = logs
             .into_iter()
-            .map(|inner| {
-                let log = Log {
-                    inner,
-                    block_hash: Some(hash),
-                    block_number: Some(number),
-                    block_timestamp: Some(timestamp),
-                    transaction_hash: Some(tx_hash),
-                    transaction_index: Some(index),
-                    log_index: Some(next_log_index),
-                    removed: false,
-                };
-                next_log_index += 1;
-                log
+            .map(|(inner, log_index)| Log {
+                inner,
+                block_hash: Some(hash),
+                block_number: Some(number),
+                block_timestamp: Some(timestamp),
+                transaction_hash: Some(tx_hash),
+                transaction_index: Some(index),
+                log_index: Some(log_index),
+                removed: false,
             })
             .collect();
         results.push(SimCallResult {
