@@ -5,7 +5,7 @@
 use crate::{
     consensus_cmd::payload_rules,
     dev_genesis::{dev_genesis_json, dev_signers, DEV_BALANCE_WEI},
-    execution::{start_execution, ExecutionStack},
+    execution::{start_execution, ExecutionStack, TXPOOL_JOURNAL_FILE},
     node::open_chain,
     tx_feed::PoolFeed,
 };
@@ -46,6 +46,10 @@ pub struct DevArgs {
     /// fsync every block and consensus write.
     #[arg(long = "db.sync")]
     pub db_sync: bool,
+    /// Do not journal the transaction pools (by default each node keeps its pooled transactions
+    /// in DATADIR/node-N/txpool.rlp and restores them at start).
+    #[arg(long = "txpool.nojournal")]
+    pub txpool_nojournal: bool,
 }
 
 /// One validator of the dev chain.
@@ -144,7 +148,8 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
             http_addr: SocketAddr::new(args.http_addr, port),
             ..RpcServerConfig::default()
         };
-        let execution = start_execution(chain, Some(rpc)).await?;
+        let journal = (!args.txpool_nojournal).then(|| node_dir.join(TXPOOL_JOURNAL_FILE));
+        let execution = start_execution(chain, Some(rpc), journal.as_deref()).await?;
         let bridge = ConsensusBridge::connect(
             InProcessClient::new(execution.engine.clone()),
             rules.clone(),
@@ -209,9 +214,12 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
         Some(e) = failed_rx.recv() => Err(e),
     };
     tracing::info!("shutting down");
-    for (validator, _execution) in handles {
+    for (validator, execution) in handles {
         if let Err(e) = validator.shutdown().await {
             tracing::warn!(error = %e, "validator shutdown");
+        }
+        if let Err(e) = execution.pool.rotate_journal() {
+            tracing::warn!(error = %e, "could not rewrite the txpool journal");
         }
     }
     outcome

@@ -4,10 +4,14 @@
 
 use anyhow::Context;
 use fastevm_engine::Engine;
-use fastevm_executor::Blockchain;
-use fastevm_rpc::{start_rpc_server, RpcContext, RpcServerConfig, RpcServerHandle};
+use fastevm_executor::{header_validation::expected_base_fee, Blockchain};
+use fastevm_rpc::{start_rpc_server, HeadState, RpcContext, RpcServerConfig, RpcServerHandle};
 use fastevm_txpool::{PoolConfig, TxPool};
-use std::sync::Arc;
+use std::{path::Path, sync::Arc};
+
+/// File name of the transaction pool journal in a node's data directory (geth keeps
+/// `transactions.rlp`; the format is the same).
+pub const TXPOOL_JOURNAL_FILE: &str = "txpool.rlp";
 
 /// A running execution stack.
 #[derive(Debug)]
@@ -23,25 +27,56 @@ pub struct ExecutionStack {
 }
 
 /// Starts the engine and pool over `chain`, and the public JSON-RPC server when `rpc` is given.
+/// With `txpool_journal`, the pool is restored from that file (pending transactions that were
+/// not mined before a crash or restart) and records its admissions there.
 pub async fn start_execution(
     chain: Blockchain,
     rpc: Option<RpcServerConfig>,
+    txpool_journal: Option<&Path>,
 ) -> anyhow::Result<ExecutionStack> {
     let store = chain.store().clone();
     let spec = chain.spec().clone();
     let head = store.head_header()?;
-    let pool = Arc::new(TxPool::new(
-        PoolConfig {
-            block_gas_limit: head.gas_limit,
-            // Sub-second blocks drain the pool fast; let one sender queue a burst (load tools,
-            // deployment scripts) and the pool hold several blocks' worth.
-            max_account_slots: 1024,
-            max_pending: 20_000,
-            max_queued: 5_000,
-            ..PoolConfig::default()
-        },
-        spec.chain_id,
-    ));
+    let config = PoolConfig {
+        block_gas_limit: head.gas_limit,
+        // Sub-second blocks drain the pool fast; let one sender queue a burst (load tools,
+        // deployment scripts) and the pool hold several blocks' worth.
+        max_account_slots: 1024,
+        max_pending: 20_000,
+        max_queued: 5_000,
+        ..PoolConfig::default()
+    };
+    let pool = match txpool_journal {
+        Some(path) => {
+            // Transactions are judged as `eth_sendRawTransaction` would judge them now.
+            let base_fee = expected_base_fee(&spec, &head).unwrap_or_default();
+            let (pool, report) = TxPool::with_journal(
+                config,
+                spec.chain_id,
+                path,
+                &HeadState::new(&store),
+                base_fee,
+            )
+            .with_context(|| format!("restoring the transaction pool from {}", path.display()))?;
+            if report.discarded_bytes > 0 {
+                tracing::warn!(
+                    path = %path.display(),
+                    bytes = report.discarded_bytes,
+                    "txpool journal ended in a torn entry; cut it off"
+                );
+            }
+            tracing::info!(
+                path = %path.display(),
+                loaded = report.loaded,
+                restored = report.readmitted,
+                dropped = report.loaded - report.readmitted,
+                "transaction pool journal"
+            );
+            pool
+        }
+        None => TxPool::new(config, spec.chain_id),
+    };
+    let pool = Arc::new(pool);
     let engine = Arc::new(Engine::new(chain));
     let rpc_context = RpcContext::new(store, spec, pool.clone());
     engine.set_transaction_source(Arc::new(rpc_context.notifier()));

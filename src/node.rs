@@ -2,7 +2,7 @@
 //! authenticated port, Prometheus metrics.
 
 use crate::{
-    execution::{start_execution, ExecutionStack},
+    execution::{start_execution, ExecutionStack, TXPOOL_JOURNAL_FILE},
     tx_feed::{PoolFeedApiServer, PoolFeedServer},
 };
 use anyhow::Context;
@@ -58,6 +58,27 @@ pub struct NodeArgs {
     /// fsync every block commit (survives power loss; slower).
     #[arg(long = "db.sync")]
     pub db_sync: bool,
+    /// Transaction pool journal: pooled transactions are kept there and restored at start
+    /// (default DATADIR/txpool.rlp).
+    #[arg(long = "txpool.journal", conflicts_with = "txpool_nojournal")]
+    pub txpool_journal: Option<PathBuf>,
+    /// Do not journal the transaction pool (pooled transactions are lost at a restart).
+    #[arg(long = "txpool.nojournal")]
+    pub txpool_nojournal: bool,
+}
+
+impl NodeArgs {
+    /// Where the transaction pool journal lives, unless journaling is off.
+    pub fn txpool_journal_path(&self) -> Option<PathBuf> {
+        if self.txpool_nojournal {
+            return None;
+        }
+        Some(
+            self.txpool_journal
+                .clone()
+                .unwrap_or_else(|| self.datadir.join(TXPOOL_JOURNAL_FILE)),
+        )
+    }
 }
 
 /// A running execution node.
@@ -125,7 +146,8 @@ pub async fn start_node(args: &NodeArgs) -> anyhow::Result<RunningNode> {
         max_batch_len: args.rpc_max_batch,
         ..RpcServerConfig::default()
     };
-    let execution = start_execution(chain, Some(rpc)).await?;
+    let journal = args.txpool_journal_path();
+    let execution = start_execution(chain, Some(rpc), journal.as_deref()).await?;
     let engine = execution.engine.clone();
     let mut auth_methods = AuthEth::new(engine.clone()).into_rpc().remove_context();
     auth_methods
@@ -197,6 +219,10 @@ pub async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
     tracing::info!(node = args.node_id.as_deref().unwrap_or("node"), authrpc = %node.authrpc, "execution node running");
     shutdown_signal().await;
     tracing::info!("shutting down");
+    // Leave a compact journal behind (a crash leaves a longer one, which is fine too).
+    if let Err(e) = node.execution.pool.rotate_journal() {
+        tracing::warn!(error = %e, "could not rewrite the txpool journal");
+    }
     Ok(())
 }
 

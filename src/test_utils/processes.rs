@@ -30,6 +30,18 @@ pub fn spawn_node_on(
     authrpc_port: u16,
     http_port: u16,
 ) -> NodeProcess {
+    spawn_node_with(bin, datadir, chain, authrpc_port, http_port, &[])
+}
+
+/// Like [`spawn_node_on`] with further flags (e.g. `--txpool.nojournal`).
+pub fn spawn_node_with(
+    bin: &std::path::Path,
+    datadir: &std::path::Path,
+    chain: Option<&std::path::Path>,
+    authrpc_port: u16,
+    http_port: u16,
+    extra_args: &[&str],
+) -> NodeProcess {
     use std::io::BufRead;
     let mut cmd = std::process::Command::new(bin);
     cmd.args(["node", "--log-level", "warn", "--authrpc.port"])
@@ -37,7 +49,8 @@ pub fn spawn_node_on(
         .arg("--http.port")
         .arg(http_port.to_string())
         .arg("--datadir")
-        .arg(datadir);
+        .arg(datadir)
+        .args(extra_args);
     if let Some(chain) = chain {
         cmd.arg("--chain").arg(chain);
     }

@@ -122,6 +122,9 @@ pub enum PoolError {
     /// The account state could not be read.
     #[error("account state unavailable: {0}")]
     State(String),
+    /// The pool journal could not be read or written (not a rejection of a transaction).
+    #[error("txpool journal: {0}")]
+    Journal(String),
 }
 
 impl PoolError {

@@ -8,10 +8,16 @@
 //! pending transactions for block building, follows head moves (including reorg reinjection) and
 //! numbers every entry into the pending set so that consumers can read it exactly once.
 //!
-//! What it is not: no networking or gossip, no RPC, no async runtime, no persistence, no blob
-//! (EIP-4844) pool, and no state access beyond the [`PoolState`] account view the caller passes.
-//! Everything observable is deterministic: ordered maps and sequence numbers, never hash-map
-//! iteration order or clocks.
+//! Persistence is optional and file-based only: a pool made by [`TxPool::with_journal`] restores
+//! the transactions of its [`PoolJournal`] (geth's `transactions.rlp`: EIP-2718 transactions as
+//! concatenated RLP strings) through normal admission, appends every admission to it, and
+//! rewrites it atomically once it holds mostly transactions that left the pool, so pooled
+//! transactions survive a crash or `kill -9`. [`TxPool::new`] does no I/O at all.
+//!
+//! What it is not: no networking or gossip, no RPC, no async runtime, no blob (EIP-4844) pool,
+//! and no state access beyond the [`PoolState`] account view the caller passes. Everything
+//! observable is deterministic: ordered maps and sequence numbers, never hash-map iteration order
+//! or clocks.
 //!
 //! Rules worth knowing:
 //! - Prague rules apply: EIP-7623's calldata floor is always checked, EIP-7702 is accepted, blob
@@ -32,6 +38,7 @@ mod content;
 mod error;
 mod eviction;
 mod intrinsic_gas;
+mod journal;
 mod pending_log;
 mod pool;
 mod sender_txs;
@@ -44,4 +51,5 @@ pub use account_state::{AccountInfo, PoolState};
 pub use config::PoolConfig;
 pub use content::{PoolContent, PoolStatus, PooledTransaction};
 pub use error::{PoolError, PoolResult, INVALID_PARAMS_CODE, POOL_ERROR_CODE};
-pub use pool::TxPool;
+pub use journal::PoolJournal;
+pub use pool::{JournalReport, TxPool};

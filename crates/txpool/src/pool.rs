@@ -4,15 +4,19 @@ use std::collections::BTreeMap;
 
 use alloy_consensus::TxEnvelope;
 use alloy_primitives::{Address, Bytes, B256};
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 
 use crate::{
     best,
+    journal::PoolJournal,
     sender_txs::{PoolTx, SenderTxs},
     tx_set::TxSet,
     validation::{decode_raw, validate, ValidTx},
     PoolConfig, PoolContent, PoolError, PoolState, PoolStatus, PooledTransaction,
 };
+
+mod journaled;
+pub use journaled::JournalReport;
 
 /// FastEVM's transaction pool. Internally locked: share it as `Arc<TxPool>`.
 #[derive(Debug)]
@@ -20,6 +24,9 @@ pub struct TxPool {
     chain_id: u64,
     config: PoolConfig,
     set: RwLock<TxSet>,
+    /// Where admissions are recorded, if anywhere. Lock order: `journal`, then `set`, so that
+    /// the file receives admissions in the order the pool made them.
+    journal: Mutex<Option<PoolJournal>>,
 }
 
 fn view(tx: &PoolTx, is_pending: bool) -> PooledTransaction {
@@ -55,6 +62,7 @@ impl TxPool {
             chain_id,
             set: RwLock::new(TxSet::new(config.clone())),
             config,
+            journal: Mutex::new(None),
         }
     }
 
@@ -102,7 +110,16 @@ impl TxPool {
         base_fee: u64,
     ) -> Result<B256, PoolError> {
         let account = state.account(&valid.sender).map_err(PoolError::State)?;
-        self.set.write().insert(valid, account, base_fee)
+        let encoded = valid.encoded.clone();
+        let mut journal = self.journal.lock();
+        let hash = self.set.write().insert(valid, account, base_fee)?;
+        if let Some(journal) = journal.as_mut() {
+            if let Err(error) = journal.append_encoded(&encoded) {
+                // The transaction stays pooled; the journal is rewritten at the next head.
+                tracing::warn!(%error, "could not journal a pooled transaction");
+            }
+        }
+        Ok(hash)
     }
 
     /// Executable ("pending") txs for the next block: per sender in nonce order, across senders
@@ -118,7 +135,8 @@ impl TxPool {
     /// in sequence, and evicts the cheapest txs if promotions overfilled the pending set.
     /// `reinjected` are the txs of blocks that left the canonical chain (reorg), with their
     /// senders: each is re-added if still valid. A sender whose account cannot be read keeps its
-    /// previous view.
+    /// previous view. Finally rewrites the journal, if there is one, when it has grown well past
+    /// the pool (see [`Self::with_journal`]).
     pub fn on_new_head(
         &self,
         state: &dyn PoolState,
@@ -145,6 +163,7 @@ impl TxPool {
             // A tx that is no longer valid (mined again on the new branch, say) is dropped.
             let _ = self.insert_valid(valid, state, base_fee);
         }
+        self.rotate_journal_if_due();
     }
 
     /// Pending txs that entered the pending set after sequence `after`, in the order they
@@ -241,6 +260,8 @@ mod admission_tests;
 mod consistency_tests;
 #[cfg(test)]
 mod head_tests;
+#[cfg(test)]
+mod journal_tests;
 #[cfg(test)]
 mod limits_tests;
 #[cfg(test)]
