@@ -85,6 +85,33 @@ pub(crate) struct BodyParts<'a> {
     pub(crate) withdrawals: Option<&'a [Withdrawal]>,
 }
 
+/// The EVM environment of the block with `header`.
+pub(crate) fn block_env(spec: &ChainSpec, header: &Header) -> EvmEnv {
+    EvmEnv::for_eth_block(
+        header,
+        spec,
+        spec.chain_id,
+        spec.blob_params_at(header.timestamp),
+    )
+}
+
+/// What the block executor needs to know of the block with `header` besides its transactions.
+pub(crate) fn execution_ctx<'a>(
+    header: &Header,
+    body: BodyParts<'a>,
+    tx_count: usize,
+) -> EthBlockExecutionCtx<'a> {
+    EthBlockExecutionCtx {
+        parent_hash: header.parent_hash,
+        parent_beacon_block_root: header.parent_beacon_block_root,
+        ommers: body.ommers,
+        withdrawals: body.withdrawals.map(Cow::Borrowed),
+        extra_data: header.extra_data.clone(),
+        tx_count_hint: Some(tx_count),
+        slot_number: None,
+    }
+}
+
 /// Executes `transactions` on top of the state after `parent`, in the environment given by
 /// `header` (number, timestamp, beneficiary, gas limit, base fee, prevRandao, excess blob gas,
 /// parent beacon root are read from it; its result fields are ignored).
@@ -105,22 +132,8 @@ pub(crate) fn execute_transactions(
         .with_bundle_update()
         .build();
 
-    let env = EvmEnv::for_eth_block(
-        header,
-        spec,
-        spec.chain_id,
-        spec.blob_params_at(header.timestamp),
-    );
-    let evm = EthEvmFactory::default().create_evm(&mut state, env);
-    let ctx = EthBlockExecutionCtx {
-        parent_hash,
-        parent_beacon_block_root: header.parent_beacon_block_root,
-        ommers: body.ommers,
-        withdrawals: body.withdrawals.map(Cow::Borrowed),
-        extra_data: header.extra_data.clone(),
-        tx_count_hint: Some(transactions.len()),
-        slot_number: None,
-    };
+    let evm = EthEvmFactory::default().create_evm(&mut state, block_env(spec, header));
+    let ctx = execution_ctx(header, body, transactions.len());
     let mut executor = EthBlockExecutor::new(evm, ctx, spec, AlloyReceiptBuilder::default());
     executor
         .apply_pre_execution_changes()

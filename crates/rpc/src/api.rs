@@ -20,6 +20,7 @@ use alloy_rpc_types_eth::{
     AccessListResult, Block, BlockOverrides, EIP1186AccountProofResponse, FeeHistory, Filter,
     FilterChanges, Index, Log, SyncStatus, Transaction, TransactionReceipt, TransactionRequest,
 };
+use alloy_rpc_types_trace::geth::{GethDebugTracingOptions, GethTrace, TraceResult};
 use alloy_serde::JsonStorageKey;
 use jsonrpsee::{core::RpcResult, proc_macros::rpc};
 use std::collections::BTreeMap;
@@ -272,4 +273,30 @@ pub trait DebugRawApi {
     /// `debug_getRawTransaction`: EIP-2718 encoded transaction.
     #[method(name = "getRawTransaction", blocking)]
     fn raw_transaction(&self, hash: B256) -> RpcResult<Bytes>;
+}
+
+/// geth's `debug_trace*` (re-execution of stored blocks with a tracer).
+#[rpc(server, client, namespace = "debug")]
+pub trait DebugTraceApi {
+    /// `debug_traceTransaction`: the trace of a canonical transaction.
+    #[method(name = "traceTransaction", blocking)]
+    fn trace_transaction(
+        &self,
+        hash: B256,
+        options: Option<GethDebugTracingOptions>,
+    ) -> RpcResult<GethTrace>;
+    /// `debug_traceBlockByNumber`: the traces of a block's transactions, in order.
+    #[method(name = "traceBlockByNumber", blocking)]
+    fn trace_block_by_number(
+        &self,
+        number: BlockNumberOrTag,
+        options: Option<GethDebugTracingOptions>,
+    ) -> RpcResult<Vec<TraceResult>>;
+    /// `debug_traceBlockByHash`.
+    #[method(name = "traceBlockByHash", blocking)]
+    fn trace_block_by_hash(
+        &self,
+        hash: B256,
+        options: Option<GethDebugTracingOptions>,
+    ) -> RpcResult<Vec<TraceResult>>;
 }

@@ -1,15 +1,15 @@
 //! FastEVM's public JSON-RPC server.
 //!
-//! What it is: the `eth_*`, `net_*`, `web3_*`, `txpool_*` and `debug_getRaw*` methods of
-//! execution-apis and geth over jsonrpsee (HTTP and WebSocket, batches, size limits, CORS), with
+//! What it is: the `eth_*`, `net_*`, `web3_*`, `txpool_*`, `debug_getRaw*` and `debug_trace*`
+//! methods of execution-apis and geth over jsonrpsee (HTTP and WebSocket, batches, size limits, CORS), with
 //! geth's error codes and messages; state reads at any retained block (numbers, tags and EIP-1898
 //! block objects); EVM calls through `fastevm_executor::call`; log queries with range and result
 //! limits; polling filters that expire on a logical clock; WebSocket subscriptions (`newHeads`,
-//! `logs`, `newPendingTransactions`); and [`CanonicalNotifier`], the engine hook that updates the
+//! `logs`, `newPendingTransactions`, `syncing`); and [`CanonicalNotifier`], the engine hook that updates the
 //! transaction pool and publishes [`ChainEvents`] after every head move.
 //!
 //! What it is not: no Engine API (that is `fastevm-engine-rpc` on the authenticated port), no
-//! tracing (`debug_trace*`), no key management (`eth_accounts` is empty, `eth_sign*` absent), no
+//! JavaScript or 4byte tracers, no key management (`eth_accounts` is empty, `eth_sign*` absent), no
 //! pending block (`pending` means the head), no blob transaction pool.
 //!
 //! Wiring: build an [`RpcContext`] over the store, chain spec and pool, install
@@ -25,6 +25,7 @@ mod context;
 mod convert;
 mod cors;
 mod debug_raw;
+mod debug_trace;
 mod error;
 mod eth;
 mod events;
@@ -41,9 +42,9 @@ mod subscriptions;
 mod txpool_types;
 
 pub use api::{
-    DebugRawApiClient, DebugRawApiServer, EthApiClient, EthApiServer, EthPubSubApiClient,
-    EthPubSubApiServer, NetApiClient, NetApiServer, TxpoolApiClient, TxpoolApiServer,
-    Web3ApiClient, Web3ApiServer,
+    DebugRawApiClient, DebugRawApiServer, DebugTraceApiClient, DebugTraceApiServer, EthApiClient,
+    EthApiServer, EthPubSubApiClient, EthPubSubApiServer, NetApiClient, NetApiServer,
+    TxpoolApiClient, TxpoolApiServer, Web3ApiClient, Web3ApiServer,
 };
 pub use capabilities::{Capabilities, HeadCapability, ResourceCapability};
 pub use chain_config::{BlobScheduleEntry, EthConfig, ForkConfig};

@@ -4,8 +4,8 @@
 
 use crate::{
     api::{
-        DebugRawApiServer, EthApiServer, EthPubSubApiServer, NetApiServer, TxpoolApiServer,
-        Web3ApiServer,
+        DebugRawApiServer, DebugTraceApiServer, EthApiServer, EthPubSubApiServer, NetApiServer,
+        TxpoolApiServer, Web3ApiServer,
     },
     cors::AllowAnyOriginLayer,
     EthRpc, QueryLimits, RpcContext, RpcError,
@@ -130,7 +130,10 @@ pub fn rpc_module(ctx: RpcContext, limits: QueryLimits) -> Result<RpcModule<()>,
         .merge(TxpoolApiServer::into_rpc(rpc.clone()))
         .map_err(merge_error)?;
     module
-        .merge(DebugRawApiServer::into_rpc(rpc))
+        .merge(DebugRawApiServer::into_rpc(rpc.clone()))
+        .map_err(merge_error)?;
+    module
+        .merge(DebugTraceApiServer::into_rpc(rpc))
         .map_err(merge_error)?;
     Ok(module)
 }

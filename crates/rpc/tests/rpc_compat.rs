@@ -30,18 +30,6 @@ use std::{
 /// Cases FastEVM does not pass, by path prefix under the fixtures directory, with the reason.
 const KNOWN_UNSUPPORTED: &[(&str, &str)] = &[
     (
-        "debug_traceBlockByHash/",
-        "EVM tracing (debug_trace*) is not implemented",
-    ),
-    (
-        "debug_traceBlockByNumber/",
-        "EVM tracing (debug_trace*) is not implemented",
-    ),
-    (
-        "debug_traceTransaction/",
-        "EVM tracing (debug_trace*) is not implemented",
-    ),
-    (
         "testing_buildBlockV1/",
         "testing_buildBlockV1 is not served: FastEVM builds blocks only through the Engine API",
     ),

@@ -1,6 +1,6 @@
 //! State simulation for the JSON-RPC server: `eth_call`, `eth_estimateGas`,
 //! `eth_createAccessList`, `eth_getProof` and `eth_simulateV1` over the post-state of any
-//! retained block.
+//! retained block, and `debug_trace*` re-execution of stored blocks.
 //!
 //! Every primitive takes a [`CallContext`]: the store, the chain spec, and the block (header and
 //! hash) whose post-state is read. Reads go through [`StateAtBlock`]: flat
@@ -29,6 +29,7 @@ mod sim_tracer;
 mod simulate;
 mod simulate_error;
 mod simulated_block;
+mod trace;
 
 pub(crate) mod environment;
 
@@ -43,6 +44,7 @@ pub use estimate_gas::estimate_gas;
 pub use eth_call::call;
 pub use proof::account_proof;
 pub use simulate::{simulate_v1, MAX_SIMULATED_BLOCKS};
+pub use trace::{trace_block, BlockToTrace};
 
 use crate::{ChainSpec, StateAtBlock};
 use alloy_consensus::Header;
