@@ -52,6 +52,10 @@ pub struct NodeArgs {
     /// Most calls in one JSON-RPC batch.
     #[arg(long = "rpc.max-batch", default_value_t = 1000)]
     pub rpc_max_batch: u32,
+    /// Also serve the `testing_*` namespace (`testing_buildBlockV1`: builds a block without
+    /// importing it, for test harnesses such as hive), like geth's `--http.api testing`.
+    #[arg(long = "rpc.testing")]
+    pub rpc_testing: bool,
     /// Name of this node in logs (e.g. in a devnet).
     #[arg(long = "node-id")]
     pub node_id: Option<String>,
@@ -144,6 +148,7 @@ pub async fn start_node(args: &NodeArgs) -> anyhow::Result<RunningNode> {
             .map(|port| SocketAddr::new(args.http_addr, port)),
         max_request_body_bytes: args.rpc_max_request_size,
         max_batch_len: args.rpc_max_batch,
+        testing_api: args.rpc_testing,
         ..RpcServerConfig::default()
     };
     let journal = args.txpool_journal_path();

@@ -13,12 +13,13 @@ use alloy_evm::Evm;
 use alloy_evm::{
     block::{BlockExecutionError, BlockExecutor, BlockValidationError},
     eth::{receipt_builder::AlloyReceiptBuilder, EthBlockExecutionCtx, EthBlockExecutor},
-    EthEvmFactory, EvmEnv, EvmFactory,
+    EthEvmFactory, EvmEnv, EvmFactory, FromRecoveredTx,
 };
 use alloy_hardforks::EthereumHardforks;
 use alloy_primitives::{Address, B256};
 use alloy_trie::KECCAK_EMPTY;
 use fastevm_storage::{ChainStore, StateDiff};
+use revm::context::TxEnv;
 use revm::database::{states::bundle_state::BundleRetention, State};
 use revm::Database;
 use std::borrow::Cow;
@@ -162,7 +163,12 @@ pub(crate) fn execute_transactions(
                     None
                 }
                 Ok(_) => None,
-                Err(BlockExecutionError::Validation(err)) => Some(tx_error_text(&err)),
+                Err(BlockExecutionError::Validation(err)) => Some(tx_error_text(
+                    &err,
+                    &tx,
+                    sender,
+                    header.base_fee_per_gas.unwrap_or_default(),
+                )),
                 Err(err) => return Err(block_error(err)),
             }
         };
@@ -230,9 +236,22 @@ pub(crate) fn execute_transactions(
     })
 }
 
-fn tx_error_text(err: &BlockValidationError) -> String {
+/// Why a transaction cannot be in the block, in geth's words when the transaction itself is
+/// invalid (e.g. "nonce too high: address 0x…, tx: 9 state: 0").
+fn tx_error_text(
+    err: &BlockValidationError,
+    tx: &TxEnvelope,
+    sender: Address,
+    base_fee: u64,
+) -> String {
     match err {
-        BlockValidationError::InvalidTx { error, .. } => error.to_string(),
+        BlockValidationError::InvalidTx { error, .. } => match error.as_invalid_tx_err() {
+            Some(invalid) => {
+                let tx = TxEnv::from_recovered_tx(tx, sender);
+                crate::tx_error::geth_invalid_tx(invalid, &tx, base_fee).1
+            }
+            None => error.to_string(),
+        },
         other => other.to_string(),
     }
 }

@@ -13,6 +13,7 @@ use crate::{
 };
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Address, Bytes, B256, U256, U64};
+use alloy_rpc_types_engine::{ExecutionPayloadEnvelopeV4, PayloadAttributes};
 use alloy_rpc_types_eth::{
     pubsub::{Params, SubscriptionKind},
     simulate::{SimulatePayload, SimulatedBlock},
@@ -299,4 +300,19 @@ pub trait DebugTraceApi {
         hash: B256,
         options: Option<GethDebugTracingOptions>,
     ) -> RpcResult<Vec<TraceResult>>;
+}
+
+/// hive's `testing_*` namespace: served only when [`crate::RpcServerConfig::testing_api`] is set.
+#[rpc(server, client, namespace = "testing")]
+pub trait TestingApi {
+    /// `testing_buildBlockV1`: builds (and does not import) a block on `parent` with the given
+    /// transactions (`null`: the pool's best), returned as `engine_getPayloadV4` would.
+    #[method(name = "buildBlockV1", blocking)]
+    fn build_block_v1(
+        &self,
+        parent: B256,
+        attributes: PayloadAttributes,
+        transactions: Option<Vec<Bytes>>,
+        extra_data: Option<Bytes>,
+    ) -> RpcResult<ExecutionPayloadEnvelopeV4>;
 }

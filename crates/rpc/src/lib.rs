@@ -39,6 +39,7 @@ mod server;
 mod state;
 mod subscription_id;
 mod subscriptions;
+mod testing;
 mod txpool_types;
 
 pub use api::{
@@ -64,6 +65,7 @@ pub use net_web3::CLIENT_VERSION;
 pub use params::GethParam;
 pub use server::{rpc_module, start_rpc_server, RpcServerConfig, RpcServerHandle};
 pub use state::{MAX_PROOF_KEYS, MAX_STORAGE_VALUES};
+pub use testing::{next_gas_limit, GETH_GAS_CEILING};
 pub use txpool_types::{
     TransactionsByNonce, TxpoolContent, TxpoolContentFrom, TxpoolInspect, TxpoolStatus,
 };

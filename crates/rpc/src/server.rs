@@ -5,7 +5,7 @@
 use crate::{
     api::{
         DebugRawApiServer, DebugTraceApiServer, EthApiServer, EthPubSubApiServer, NetApiServer,
-        TxpoolApiServer, Web3ApiServer,
+        TestingApiServer, TxpoolApiServer, Web3ApiServer,
     },
     cors::AllowAnyOriginLayer,
     EthRpc, QueryLimits, RpcContext, RpcError,
@@ -42,6 +42,9 @@ pub struct RpcServerConfig {
     pub max_log_results: usize,
     /// Answer CORS preflights and allow every origin (browser dapps).
     pub cors_allow_any_origin: bool,
+    /// Serve the `testing_*` namespace (`testing_buildBlockV1`), as geth with `--http.api
+    /// testing`. Off by default.
+    pub testing_api: bool,
 }
 
 impl Default for RpcServerConfig {
@@ -59,6 +62,7 @@ impl Default for RpcServerConfig {
             max_logs_range: limits.max_logs_range,
             max_log_results: limits.max_log_results,
             cors_allow_any_origin: true,
+            testing_api: false,
         }
     }
 }
@@ -110,7 +114,11 @@ impl Drop for RpcServerHandle {
 }
 
 /// Every public namespace over `ctx`, as one module (e.g. to serve it on another server too).
-pub fn rpc_module(ctx: RpcContext, limits: QueryLimits) -> Result<RpcModule<()>, RpcError> {
+pub fn rpc_module(
+    ctx: RpcContext,
+    limits: QueryLimits,
+    testing_api: bool,
+) -> Result<RpcModule<()>, RpcError> {
     let rpc = EthRpc::new(ctx, limits);
     let mut module = RpcModule::new(());
     let merge_error = |e: jsonrpsee::core::RegisterMethodError| RpcError::Server(e.to_string());
@@ -132,6 +140,11 @@ pub fn rpc_module(ctx: RpcContext, limits: QueryLimits) -> Result<RpcModule<()>,
     module
         .merge(DebugRawApiServer::into_rpc(rpc.clone()))
         .map_err(merge_error)?;
+    if testing_api {
+        module
+            .merge(TestingApiServer::into_rpc(rpc.clone()))
+            .map_err(merge_error)?;
+    }
     module
         .merge(DebugTraceApiServer::into_rpc(rpc))
         .map_err(merge_error)?;
@@ -182,7 +195,7 @@ pub async fn start_rpc_server(
     config: RpcServerConfig,
     ctx: RpcContext,
 ) -> Result<RpcServerHandle, RpcError> {
-    let module = rpc_module(ctx.clone(), config.limits())?;
+    let module = rpc_module(ctx.clone(), config.limits(), config.testing_api)?;
     let (servers, http_addr, ws_addr) = match config.ws_addr {
         None => {
             let (server, bound) =

@@ -28,16 +28,10 @@ use std::{
 };
 
 /// Cases FastEVM does not pass, by path prefix under the fixtures directory, with the reason.
-const KNOWN_UNSUPPORTED: &[(&str, &str)] = &[
-    (
-        "testing_buildBlockV1/",
-        "testing_buildBlockV1 is not served: FastEVM builds blocks only through the Engine API",
-    ),
-    (
-        "eth_sendRawTransaction/send-blob-tx",
-        "blob (EIP-4844) transactions are not pooled: FastEVM has no blob sidecar pool",
-    ),
-];
+const KNOWN_UNSUPPORTED: &[(&str, &str)] = &[(
+    "eth_sendRawTransaction/send-blob-tx",
+    "blob (EIP-4844) transactions are not pooled: FastEVM has no blob sidecar pool",
+)];
 
 fn fixtures() -> PathBuf {
     PathBuf::from(concat!(
@@ -107,6 +101,8 @@ async fn serve(store: Arc<ChainStore>, spec: Arc<ChainSpec>) -> RpcServerHandle 
     start_rpc_server(
         RpcServerConfig {
             http_addr: "127.0.0.1:0".parse().unwrap(),
+            // hive serves the testing namespace for testing_buildBlockV1.
+            testing_api: true,
             ..RpcServerConfig::default()
         },
         RpcContext::new(store, spec, pool),

@@ -223,3 +223,39 @@ async fn send_raw_transaction_errors_carry_geth_messages() {
         json!({"pending": "0x1", "queued": "0x0"})
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn testing_namespace_is_served_only_when_enabled() {
+    let chain = chain(1);
+    let head = chain.store().head_hash().unwrap();
+    let head_time = chain.store().head_header().unwrap().timestamp;
+    let build = request(
+        1,
+        "testing_buildBlockV1",
+        json!([head, {
+            "timestamp": format!("{:#x}", head_time + 1),
+            "prevRandao": alloy_primitives::B256::ZERO,
+            "suggestedFeeRecipient": Address::ZERO,
+            "withdrawals": [],
+            "parentBeaconBlockRoot": alloy_primitives::B256::ZERO,
+        }, [], "0x"]),
+    );
+    let off = server(context(&chain)).await;
+    let answer = call(off.http_addr, build.clone()).await;
+    assert_eq!(answer["error"]["code"], json!(-32601), "{answer}");
+
+    let on = server_with(
+        context(&chain),
+        RpcServerConfig {
+            testing_api: true,
+            ..RpcServerConfig::default()
+        },
+    )
+    .await;
+    let answer = call(on.http_addr, build).await;
+    let payload = &answer["result"]["executionPayload"];
+    assert_eq!(payload["parentHash"], json!(head), "{answer}");
+    assert_eq!(payload["transactions"], json!([]));
+    // Built, not imported: the head did not move.
+    assert_eq!(chain.store().head_hash().unwrap(), head);
+}
