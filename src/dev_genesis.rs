@@ -65,28 +65,11 @@ pub fn dev_genesis() -> Genesis {
         eip7251::CONSOLIDATION_REQUEST_PREDEPLOY_ADDRESS,
         system(&eip7251::CONSOLIDATION_REQUEST_PREDEPLOY_CODE),
     );
-    let config = ChainConfig {
-        chain_id: DEV_CHAIN_ID,
-        homestead_block: Some(0),
-        eip150_block: Some(0),
-        eip155_block: Some(0),
-        eip158_block: Some(0),
-        byzantium_block: Some(0),
-        constantinople_block: Some(0),
-        petersburg_block: Some(0),
-        istanbul_block: Some(0),
-        berlin_block: Some(0),
-        london_block: Some(0),
-        merge_netsplit_block: Some(0),
-        terminal_total_difficulty: Some(U256::ZERO),
-        terminal_total_difficulty_passed: true,
-        shanghai_time: Some(0),
-        cancun_time: Some(0),
+    let mut config = ChainConfig {
         prague_time: Some(0),
         deposit_contract_address: Some(Address::ZERO),
-        ..Default::default()
+        ..fastevm_executor::merged_at_genesis(DEV_CHAIN_ID)
     };
-    let mut config = config;
     config
         .extra_fields
         .insert_value(

@@ -23,6 +23,30 @@ pub fn parse_genesis(json: &str) -> Result<Genesis, ExecutorError> {
         .map_err(|e| ExecutorError::Genesis(format!("invalid genesis JSON: {e}")))
 }
 
+/// A chain configuration with every fork up to Cancun active from genesis (the merge included):
+/// the base of FastEVM's dev genesis and of test chains, which add later forks as they need.
+pub fn merged_at_genesis(chain_id: u64) -> alloy_genesis::ChainConfig {
+    alloy_genesis::ChainConfig {
+        chain_id,
+        homestead_block: Some(0),
+        eip150_block: Some(0),
+        eip155_block: Some(0),
+        eip158_block: Some(0),
+        byzantium_block: Some(0),
+        constantinople_block: Some(0),
+        petersburg_block: Some(0),
+        istanbul_block: Some(0),
+        berlin_block: Some(0),
+        london_block: Some(0),
+        merge_netsplit_block: Some(0),
+        terminal_total_difficulty: Some(U256::ZERO),
+        terminal_total_difficulty_passed: true,
+        shanghai_time: Some(0),
+        cancun_time: Some(0),
+        ..Default::default()
+    }
+}
+
 /// The state of a genesis alloc: a diff creating every account, and its state root and trie nodes.
 pub fn alloc_state(
     alloc: &BTreeMap<Address, GenesisAccount>,

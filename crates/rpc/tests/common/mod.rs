@@ -6,13 +6,13 @@
 
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
 use alloy_eips::eip2718::Encodable2718;
-use alloy_genesis::{ChainConfig, Genesis, GenesisAccount};
+use alloy_genesis::{Genesis, GenesisAccount};
 use alloy_primitives::{Address, Bytes, TxKind, B256, U256};
 use alloy_rpc_types_engine::{ForkchoiceState, PayloadAttributes, PayloadStatusEnum};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use fastevm_engine::{Engine, PayloadRequest};
-use fastevm_executor::{init_genesis, Blockchain, ChainSpec};
+use fastevm_executor::{init_genesis, merged_at_genesis, Blockchain, ChainSpec};
 use fastevm_rpc::{start_rpc_server, RpcContext, RpcServerConfig, RpcServerHandle};
 use fastevm_storage::{ChainStore, StoreOptions};
 use fastevm_txpool::{PoolConfig, TxPool};
@@ -43,25 +43,7 @@ pub fn signer(i: u64) -> PrivateKeySigner {
 
 /// A genesis with Shanghai and Cancun at time 0, `accounts` funded signers and the emitter.
 pub fn genesis(accounts: u64) -> Genesis {
-    let config = ChainConfig {
-        chain_id: CHAIN_ID,
-        homestead_block: Some(0),
-        eip150_block: Some(0),
-        eip155_block: Some(0),
-        eip158_block: Some(0),
-        byzantium_block: Some(0),
-        constantinople_block: Some(0),
-        petersburg_block: Some(0),
-        istanbul_block: Some(0),
-        berlin_block: Some(0),
-        london_block: Some(0),
-        merge_netsplit_block: Some(0),
-        terminal_total_difficulty: Some(U256::ZERO),
-        terminal_total_difficulty_passed: true,
-        shanghai_time: Some(0),
-        cancun_time: Some(0),
-        ..Default::default()
-    };
+    let config = merged_at_genesis(CHAIN_ID);
     let mut alloc: BTreeMap<Address, GenesisAccount> = (0..accounts)
         .map(|i| {
             (
