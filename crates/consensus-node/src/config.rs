@@ -13,13 +13,13 @@
 //! ```
 
 use std::collections::BTreeSet;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use ed25519_dalek::SigningKey;
 use fastevm_consensus::committee::{signing_key_from_hex, signing_key_to_hex};
 use fastevm_consensus::{Authority, AuthorityIndex, Committee, PublicKey};
-use fastevm_network::tcp::BackoffConfig;
+use fastevm_network::tcp::{BackoffConfig, PeerAddress};
 use fastevm_network::PeerIndex;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -74,12 +74,18 @@ impl CommitteeFile {
         Ok(Committee::new(self.epoch, authorities)?)
     }
 
-    /// Every authority's index and resolved socket address (for the TCP transport).
-    pub fn peer_addresses(&self) -> NodeResult<Vec<(PeerIndex, SocketAddr)>> {
+    /// Every authority's index and address (for the TCP transport); host names are looked up
+    /// when dialling, not here.
+    pub fn peer_addresses(&self) -> NodeResult<Vec<(PeerIndex, PeerAddress)>> {
         self.authorities
             .iter()
             .enumerate()
-            .map(|(i, a)| Ok((i, resolve(&a.network_address)?)))
+            .map(|(i, a)| {
+                check_host_port(&a.network_address)?;
+                let address = PeerAddress::parse(&a.network_address)
+                    .map_err(|e| invalid("network_address", e.to_string()))?;
+                Ok((i, address))
+            })
             .collect()
     }
 
@@ -306,16 +312,6 @@ fn check_host_port(address: &str) -> NodeResult<()> {
     Ok(())
 }
 
-fn resolve(address: &str) -> NodeResult<SocketAddr> {
-    check_host_port(address)?;
-    address.to_socket_addrs()?.next().ok_or_else(|| {
-        invalid(
-            "network_address",
-            format!("{address:?} resolves to nothing"),
-        )
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,7 +337,10 @@ mod tests {
             assert_eq!(cfg.listen_address.port(), 7000 + i as u16);
         }
         let peers = c1.peer_addresses().unwrap();
-        assert_eq!(peers[3], (3, "127.0.0.1:7003".parse().unwrap()));
+        assert_eq!(
+            peers[3],
+            (3, PeerAddress::Socket("127.0.0.1:7003".parse().unwrap()))
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ use ed25519_dalek::SigningKey;
 use fastevm_consensus::{
     AuthorityIndex, CommitIndex, CommittedSubDag, Committee, Round, Store, TransactionSource,
 };
-use fastevm_network::tcp::{InboundReceiver, TcpConfig, TcpNetwork};
+use fastevm_network::tcp::{InboundReceiver, PeerAddress, TcpConfig, TcpNetwork};
 use fastevm_network::{NetworkError, PeerIndex};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -195,26 +195,18 @@ impl ValidatorNode {
     }
 }
 
-fn peer_addresses(committee: &Committee) -> NodeResult<Vec<(PeerIndex, SocketAddr)>> {
-    use std::net::ToSocketAddrs;
+/// Every authority's address; host names are looked up at each connection attempt.
+fn peer_addresses(committee: &Committee) -> NodeResult<Vec<(PeerIndex, PeerAddress)>> {
     committee
         .authorities
         .iter()
         .enumerate()
         .map(|(i, a)| {
-            let addr = a
-                .address
-                .to_socket_addrs()
-                .map_err(|e| NodeError::InvalidConfig {
-                    field: "address",
-                    reason: format!("{}: {e}", a.address),
-                })?
-                .next()
-                .ok_or_else(|| NodeError::InvalidConfig {
-                    field: "address",
-                    reason: format!("{} resolves to nothing", a.address),
-                })?;
-            Ok((i, addr))
+            let address = PeerAddress::parse(&a.address).map_err(|e| NodeError::InvalidConfig {
+                field: "address",
+                reason: format!("{}: {e}", a.address),
+            })?;
+            Ok((i, address))
         })
         .collect()
 }

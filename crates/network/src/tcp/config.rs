@@ -5,6 +5,50 @@ use std::net::SocketAddr;
 
 use crate::{NetworkError, PeerIndex};
 
+/// Where a peer listens. A `host:port` name is looked up again at every connection attempt, so a
+/// peer whose name moves to a new address (a restarted container, a replaced machine) is found
+/// again without restarting this node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerAddress {
+    /// A fixed socket address.
+    Socket(SocketAddr),
+    /// A `host:port` name, resolved when dialling.
+    Host(String),
+}
+
+impl PeerAddress {
+    /// `address` as a socket address if it is one, else as a `host:port` name (checked for
+    /// shape only: the name need not resolve yet).
+    pub fn parse(address: &str) -> Result<Self, NetworkError> {
+        if let Ok(socket) = address.parse::<SocketAddr>() {
+            return Ok(Self::Socket(socket));
+        }
+        match address.rsplit_once(':') {
+            Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
+                Ok(Self::Host(address.to_string()))
+            }
+            _ => Err(NetworkError::InvalidConfig {
+                reason: "peer address is not host:port",
+            }),
+        }
+    }
+}
+
+impl From<SocketAddr> for PeerAddress {
+    fn from(socket: SocketAddr) -> Self {
+        Self::Socket(socket)
+    }
+}
+
+impl std::fmt::Display for PeerAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Socket(socket) => socket.fmt(f),
+            Self::Host(host) => f.write_str(host),
+        }
+    }
+}
+
 /// Reconnect delays: the first retry waits `initial_ms`, each further failure doubles the wait,
 /// up to `max_ms`. A successful connection resets it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +78,7 @@ pub struct TcpConfig {
     pub listen_addr: SocketAddr,
     /// Every peer's index and address. An entry for `own_index` is allowed and ignored, so the
     /// whole committee can be passed as is. Indices must be unique.
-    pub peers: Vec<(PeerIndex, SocketAddr)>,
+    pub peers: Vec<(PeerIndex, PeerAddress)>,
     /// Reconnect delays.
     pub backoff: BackoffConfig,
     /// Largest payload accepted or sent, in bytes. A peer sending a larger frame has its
@@ -51,15 +95,18 @@ pub struct TcpConfig {
 impl TcpConfig {
     /// A configuration with default backoff, 16 MiB frames, 4096 queued messages per peer and an
     /// inbound channel of 4096 messages.
-    pub fn new(
+    pub fn new<A: Into<PeerAddress>>(
         own_index: PeerIndex,
         listen_addr: SocketAddr,
-        peers: Vec<(PeerIndex, SocketAddr)>,
+        peers: impl IntoIterator<Item = (PeerIndex, A)>,
     ) -> Self {
         Self {
             own_index,
             listen_addr,
-            peers,
+            peers: peers
+                .into_iter()
+                .map(|(index, address)| (index, address.into()))
+                .collect(),
             backoff: BackoffConfig::default(),
             max_frame_bytes: 16 * 1024 * 1024,
             send_queue_capacity: 4_096,
@@ -68,7 +115,7 @@ impl TcpConfig {
     }
 
     /// Peers other than this node, sorted by index. Fails on duplicate indices or zero limits.
-    pub(crate) fn remote_peers(&self) -> Result<Vec<(PeerIndex, SocketAddr)>, NetworkError> {
+    pub(crate) fn remote_peers(&self) -> Result<Vec<(PeerIndex, PeerAddress)>, NetworkError> {
         let invalid = |reason| Err(NetworkError::InvalidConfig { reason });
         if self.backoff.initial_ms == 0 || self.backoff.max_ms < self.backoff.initial_ms {
             return invalid("backoff needs 0 < initial_ms <= max_ms");
@@ -86,8 +133,8 @@ impl TcpConfig {
         let mut remote: Vec<_> = self
             .peers
             .iter()
-            .copied()
             .filter(|(index, _)| *index != self.own_index)
+            .cloned()
             .collect();
         remote.sort_by_key(|(index, _)| *index);
         Ok(remote)
@@ -107,15 +154,35 @@ mod tests {
         let config = TcpConfig::new(1, addr(1), vec![(2, addr(2)), (1, addr(1)), (0, addr(0))]);
         assert_eq!(
             config.remote_peers().unwrap(),
-            vec![(0, addr(0)), (2, addr(2))]
+            vec![(0, addr(0).into()), (2, addr(2).into())]
         );
+    }
+
+    #[test]
+    fn addresses_are_sockets_or_host_names() {
+        assert_eq!(
+            PeerAddress::parse("127.0.0.1:7000").unwrap(),
+            PeerAddress::Socket(addr(7000))
+        );
+        assert_eq!(
+            PeerAddress::parse("validator-2:7000").unwrap(),
+            PeerAddress::Host("validator-2:7000".into())
+        );
+        for bad in [
+            "validator-2",
+            ":7000",
+            "validator-2:port",
+            "validator-2:70000",
+        ] {
+            assert!(PeerAddress::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
     fn bad_configurations_are_rejected() {
         let base = TcpConfig::new(0, addr(0), vec![(1, addr(1))]);
         let mut duplicate = base.clone();
-        duplicate.peers.push((1, addr(5)));
+        duplicate.peers.push((1, addr(5).into()));
         let mut backoff = base.clone();
         backoff.backoff = BackoffConfig {
             initial_ms: 10,

@@ -15,7 +15,8 @@
 //! ([`TcpConfig::send_queue_capacity`]); while the peer is down or slow the queue keeps the
 //! newest messages and drops the oldest, so memory stays bounded. Messages written to a
 //! connection that then breaks are lost. Reconnection uses capped exponential backoff
-//! ([`BackoffConfig`]).
+//! ([`BackoffConfig`]). A peer named by host ([`PeerAddress::Host`]) is looked up again at every
+//! attempt, so it is found at its new address after it moves.
 //!
 //! **Shutdown.** [`TcpNetwork::shutdown`] aborts all tasks and waits for them; dropping the
 //! handle aborts them without waiting.
@@ -23,9 +24,13 @@
 //! ```no_run
 //! # async fn example() -> Result<(), fastevm_network::NetworkError> {
 //! use bytes::Bytes;
-//! use fastevm_network::tcp::{TcpConfig, TcpNetwork};
+//! use fastevm_network::tcp::{PeerAddress, TcpConfig, TcpNetwork};
 //!
-//! let peers = vec![(0, "10.0.0.1:7000".parse().unwrap()), (1, "10.0.0.2:7000".parse().unwrap())];
+//! // A socket address, or a name looked up at every connection attempt.
+//! let peers = vec![
+//!     (0, PeerAddress::parse("10.0.0.1:7000")?),
+//!     (1, PeerAddress::parse("validator-1:7000")?),
+//! ];
 //! let config = TcpConfig::new(0, "0.0.0.0:7000".parse().unwrap(), peers);
 //! let (network, mut inbound) = TcpNetwork::start(config).await?;
 //! network.broadcast(Bytes::from_static(b"block"))?;
@@ -44,6 +49,6 @@ mod outbound;
 #[cfg(test)]
 mod tests;
 
-pub use config::{BackoffConfig, TcpConfig};
+pub use config::{BackoffConfig, PeerAddress, TcpConfig};
 pub use network::{InboundReceiver, TcpNetwork};
 pub use outbound::PeerLinkStats;

@@ -7,7 +7,7 @@
 //! exponential backoff.
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio_util::codec::FramedWrite;
 
-use super::config::BackoffConfig;
+use super::config::{BackoffConfig, PeerAddress};
 use super::frame::{codec, encode_hello};
 use crate::PeerIndex;
 
@@ -45,7 +45,7 @@ pub struct PeerLinkStats {
 #[derive(Debug)]
 pub(crate) struct PeerLink {
     peer: PeerIndex,
-    addr: SocketAddr,
+    addr: PeerAddress,
     capacity: usize,
     queue: Mutex<VecDeque<Bytes>>,
     wake: Notify,
@@ -56,7 +56,7 @@ pub(crate) struct PeerLink {
 }
 
 impl PeerLink {
-    pub(crate) fn new(peer: PeerIndex, addr: SocketAddr, capacity: usize) -> Self {
+    pub(crate) fn new(peer: PeerIndex, addr: PeerAddress, capacity: usize) -> Self {
         Self {
             peer,
             addr,
@@ -129,6 +129,14 @@ impl std::fmt::Display for Disconnect {
     }
 }
 
+/// Connects to `address`, looking a host name up afresh.
+async fn dial(address: &PeerAddress) -> std::io::Result<TcpStream> {
+    match address {
+        PeerAddress::Socket(socket) => TcpStream::connect(socket).await,
+        PeerAddress::Host(host) => TcpStream::connect(host.as_str()).await,
+    }
+}
+
 /// Keep a connection to `link`'s peer up and drain its queue into it, forever (the task is
 /// aborted on shutdown).
 pub(crate) async fn run_dialer(
@@ -139,7 +147,7 @@ pub(crate) async fn run_dialer(
 ) {
     let mut delay_ms = backoff.initial_ms;
     loop {
-        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(link.addr)).await {
+        match tokio::time::timeout(CONNECT_TIMEOUT, dial(&link.addr)).await {
             Ok(Ok(stream)) => {
                 let reason = run_connection(&link, stream, own_index, max_frame_bytes).await;
                 match reason {
@@ -234,7 +242,11 @@ mod tests {
     use super::*;
 
     fn link(capacity: usize) -> PeerLink {
-        PeerLink::new(1, SocketAddr::from(([127, 0, 0, 1], 1)), capacity)
+        PeerLink::new(
+            1,
+            std::net::SocketAddr::from(([127, 0, 0, 1], 1)).into(),
+            capacity,
+        )
     }
 
     #[test]

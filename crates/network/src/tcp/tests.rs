@@ -381,3 +381,27 @@ async fn shutdown_releases_the_port_and_closes_the_inbound_channel() {
         .await
         .expect("port still held after shutdown");
 }
+
+#[tokio::test]
+async fn peers_named_by_host_are_looked_up_when_dialling() {
+    let listeners = [bind_local().await, bind_local().await];
+    let ports: Vec<u16> = listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect();
+    // Both nodes know each other only by name.
+    let named: Vec<(PeerIndex, PeerAddress)> = ports
+        .iter()
+        .enumerate()
+        .map(|(i, port)| (i, PeerAddress::parse(&format!("localhost:{port}")).unwrap()))
+        .collect();
+    let mut nodes = Vec::new();
+    for (i, listener) in listeners.into_iter().enumerate() {
+        let mut config = config(i, &[(0, free_addr().await), (1, free_addr().await)]);
+        config.peers = named.clone();
+        nodes.push(TcpNetwork::start_with_listener(config, listener).unwrap());
+    }
+    nodes[0].0.send(1, Bytes::from_static(b"by name")).unwrap();
+    let (from, bytes) = recv(&mut nodes[1].1).await;
+    assert_eq!((from, bytes.as_ref()), (0, b"by name".as_ref()));
+}
