@@ -53,11 +53,19 @@ pub fn validate_header(
             header.number,
         ));
     }
-    if header.timestamp <= parent.timestamp {
+    // Strictly later, or equal where the chain allows it (`fastevm.allowEqualTimestamps`): a
+    // block the node did not build itself, e.g. a payload whose builder process restarted, is
+    // judged by the same rule the builder used.
+    if !spec.timestamp_follows(parent.timestamp, header.timestamp) {
+        let relation = if spec.allow_equal_timestamps {
+            "before"
+        } else {
+            "not after"
+        };
         return Err(InvalidBlock::field(
             "timestamp",
             format!(
-                "{} is not after the parent's {}",
+                "{} is {relation} the parent's {}",
                 header.timestamp, parent.timestamp
             ),
         ));
@@ -226,6 +234,20 @@ mod tests {
             excess_blob_gas: Some(0),
             ..parent.clone()
         }
+    }
+
+    #[test]
+    fn equal_timestamps_pass_only_where_the_chain_allows_them() {
+        let parent = parent();
+        let mut same_second = child(&parent);
+        same_second.timestamp = parent.timestamp;
+        let mut earlier = child(&parent);
+        earlier.timestamp = parent.timestamp - 1;
+        let mut fastevm = spec();
+        fastevm.allow_equal_timestamps = true;
+        validate_header(&fastevm, &same_second, &parent).unwrap();
+        assert!(validate_header(&fastevm, &earlier, &parent).is_err());
+        assert!(validate_header(&spec(), &same_second, &parent).is_err());
     }
 
     #[test]
