@@ -21,7 +21,9 @@ use alloy_rpc_types_eth::{
     AccessListResult, Block, BlockOverrides, EIP1186AccountProofResponse, FeeHistory, Filter,
     FilterChanges, Index, Log, SyncStatus, Transaction, TransactionReceipt, TransactionRequest,
 };
-use alloy_rpc_types_trace::geth::{GethDebugTracingOptions, GethTrace, TraceResult};
+use alloy_rpc_types_trace::geth::{
+    GethDebugTracingCallOptions, GethDebugTracingOptions, GethTrace, TraceResult,
+};
 use alloy_serde::JsonStorageKey;
 use jsonrpsee::{core::RpcResult, proc_macros::rpc};
 use std::collections::BTreeMap;
@@ -293,6 +295,15 @@ pub trait DebugTraceApi {
         number: BlockNumberOrTag,
         options: Option<GethDebugTracingOptions>,
     ) -> RpcResult<Vec<TraceResult>>;
+    /// `debug_traceCall`: a call traced on a block's post-state, with `eth_call`'s defaults and
+    /// overrides.
+    #[method(name = "traceCall", blocking)]
+    fn trace_call(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+        options: Option<GethDebugTracingCallOptions>,
+    ) -> RpcResult<GethTrace>;
     /// `debug_traceBlockByHash`.
     #[method(name = "traceBlockByHash", blocking)]
     fn trace_block_by_hash(

@@ -14,7 +14,7 @@ use fastevm_executor::call::{self, CallContext};
 
 impl EthRpc {
     /// Runs `f` with the call context of the block `id` names (default `latest`).
-    fn with_call_context<T>(
+    pub(crate) fn with_call_context<T>(
         &self,
         id: Option<BlockId>,
         f: impl FnOnce(&CallContext<'_>) -> Result<T, RpcError>,

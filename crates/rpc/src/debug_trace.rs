@@ -1,12 +1,16 @@
 //! `debug_traceTransaction`, `debug_traceBlockByNumber`, `debug_traceBlockByHash`: the stored
 //! block re-executed on its parent's state with geth's tracers (struct logger by default,
-//! `callTracer`, `prestateTracer`, `noopTracer`), geth's errors for what cannot be traced.
+//! `callTracer`, `prestateTracer`, `noopTracer`), geth's errors for what cannot be traced; and
+//! `debug_traceCall`, a call traced as `eth_call` runs it.
 
 use crate::{api::DebugTraceApiServer, block_id::StoredBlock, eth::rpc, EthRpc, RpcError};
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Address, B256};
-use alloy_rpc_types_trace::geth::{GethDebugTracingOptions, GethTrace, TraceResult};
-use fastevm_executor::call::{trace_block, BlockToTrace};
+use alloy_rpc_types_eth::TransactionRequest;
+use alloy_rpc_types_trace::geth::{
+    GethDebugTracingCallOptions, GethDebugTracingOptions, GethTrace, TraceResult,
+};
+use fastevm_executor::call::{trace_block, trace_call, BlockToTrace};
 use jsonrpsee::core::RpcResult;
 
 impl EthRpc {
@@ -104,6 +108,23 @@ impl DebugTraceApiServer for EthRpc {
         options: Option<GethDebugTracingOptions>,
     ) -> RpcResult<Vec<TraceResult>> {
         rpc(self.trace_block_at(BlockId::Number(number), options))
+    }
+
+    fn trace_call(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+        options: Option<GethDebugTracingCallOptions>,
+    ) -> RpcResult<GethTrace> {
+        let gas_cap = self.limits.gas_cap;
+        rpc(self.with_call_context(block, |ctx| {
+            Ok(trace_call(
+                ctx,
+                request,
+                options.unwrap_or_default(),
+                gas_cap,
+            )?)
+        }))
     }
 
     fn trace_block_by_hash(

@@ -149,12 +149,12 @@ impl<'a> CallSetup<'a> {
     }
 
     /// An EVM over the overridden state that runs `inspector`.
-    pub(crate) fn evm_with_inspector<I>(
-        &mut self,
+    pub(crate) fn evm_with_inspector<'s, I>(
+        &'s mut self,
         inspector: I,
-    ) -> Result<CallEvm<'_, 'a, I>, CallError>
+    ) -> Result<CallEvm<'s, 'a, I>, CallError>
     where
-        I: for<'e> Inspector<EthEvmContext<&'e mut CallDb<'a>>>,
+        I: Inspector<EthEvmContext<&'s mut CallDb<'a>>>,
     {
         let mut evm = EthEvmFactory::default().create_evm_with_inspector(
             &mut self.db,

@@ -30,6 +30,7 @@ mod simulate;
 mod simulate_error;
 mod simulated_block;
 mod trace;
+mod trace_call;
 
 pub(crate) mod environment;
 
@@ -45,6 +46,7 @@ pub use eth_call::call;
 pub use proof::account_proof;
 pub use simulate::{simulate_v1, MAX_SIMULATED_BLOCKS};
 pub use trace::{trace_block, BlockToTrace};
+pub use trace_call::trace_call;
 
 use crate::{ChainSpec, StateAtBlock};
 use alloy_consensus::Header;

@@ -39,7 +39,7 @@ pub struct BlockToTrace<'a> {
 
 /// What a tracer reports, and how it has to be set up.
 #[derive(Debug, Clone)]
-enum Tracer {
+pub(super) enum Tracer {
     StructLogger,
     Call(alloy_rpc_types_trace::geth::CallConfig),
     PreState(alloy_rpc_types_trace::geth::PreStateConfig),
@@ -47,7 +47,7 @@ enum Tracer {
 }
 
 impl Tracer {
-    fn from_options(options: &GethDebugTracingOptions) -> Result<Self, CallError> {
+    pub(super) fn from_options(options: &GethDebugTracingOptions) -> Result<Self, CallError> {
         let config = &options.tracer_config;
         let unsupported = |name: &str| {
             CallError::InvalidParams(format!("tracer {name} is not supported by FastEVM"))
@@ -74,7 +74,10 @@ impl Tracer {
         })
     }
 
-    fn inspector_config(&self, options: &GethDebugTracingOptions) -> TracingInspectorConfig {
+    pub(super) fn inspector_config(
+        &self,
+        options: &GethDebugTracingOptions,
+    ) -> TracingInspectorConfig {
         match self {
             Self::StructLogger => TracingInspectorConfig::from_geth_config(&options.config),
             Self::Call(config) => TracingInspectorConfig::from_geth_call_config(config),
@@ -149,7 +152,7 @@ pub fn trace_block(
 }
 
 /// The trace `tracer` reports for one transaction; `pre_state` is the state before it.
-fn frame(
+pub(super) fn frame(
     tracer: &Tracer,
     options: &GethDebugTracingOptions,
     inspector: TracingInspector,

@@ -259,3 +259,36 @@ async fn testing_namespace_is_served_only_when_enabled() {
     // Built, not imported: the head did not move.
     assert_eq!(chain.store().head_hash().unwrap(), head);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_can_be_traced() {
+    let server = server(context(&chain(1))).await;
+    let trace = call(
+        server.http_addr,
+        request(
+            1,
+            "debug_traceCall",
+            json!([
+                {"to": crate::common::EMITTER, "input": format!("{:#066x}", 7)},
+                "latest",
+                {"tracer": "callTracer", "tracerConfig": {"withLog": true}}
+            ]),
+        ),
+    )
+    .await;
+    let frame = &trace["result"];
+    assert_eq!(frame["type"], json!("CALL"), "{trace}");
+    assert_eq!(frame["to"], json!(crate::common::EMITTER));
+    assert_eq!(frame["logs"][0]["topics"][0], json!(crate::common::TOPIC));
+    // An unknown block is geth's "header not found".
+    let missing = call(
+        server.http_addr,
+        request(2, "debug_traceCall", json!([{"to": Address::ZERO}, "0x99"])),
+    )
+    .await;
+    assert_eq!(
+        missing["error"]["message"],
+        json!("header not found"),
+        "{missing}"
+    );
+}
