@@ -21,7 +21,10 @@ impl EthRpc {
     }
 
     /// The canonical block holding transaction `hash` and the transaction's index in it.
-    fn canonical_location(&self, hash: B256) -> Result<Option<(StoredBlock, usize)>, RpcError> {
+    pub(crate) fn canonical_location(
+        &self,
+        hash: B256,
+    ) -> Result<Option<(StoredBlock, usize)>, RpcError> {
         let Some(location) = self.ctx.store.tx_location(&hash)? else {
             return Ok(None);
         };

@@ -75,16 +75,9 @@ impl EthRpc {
         hash: B256,
         options: Option<GethDebugTracingOptions>,
     ) -> Result<GethTrace, RpcError> {
-        let Some(location) = self.ctx.store.tx_location(&hash)? else {
-            return Err(RpcError::Server("transaction not found".into()));
-        };
-        let block = self
-            .stored(BlockId::number(location.block_number))?
+        let (block, index) = self
+            .canonical_location(hash)?
             .ok_or_else(|| RpcError::Server("transaction not found".into()))?;
-        let index = location.index as usize;
-        if block.body.transactions.get(index).map(|tx| *tx.tx_hash()) != Some(hash) {
-            return Err(RpcError::Server("transaction not found".into()));
-        }
         let options = options.unwrap_or_default();
         self.traces_of(&block, &options, Some(index))?
             .pop()

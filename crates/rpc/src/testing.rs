@@ -5,12 +5,12 @@
 //! blocks keep the gas limit consensus gives them.
 
 use crate::{api::TestingApiServer, eth::rpc, EthRpc, RpcError};
-use alloy_consensus::{transaction::SignerRecoverable, Block, TxEnvelope};
-use alloy_eips::eip2718::Decodable2718;
+use alloy_consensus::{Block, TxEnvelope};
 use alloy_primitives::{Address, Bytes, B256};
 use alloy_rpc_types_engine::{
     ExecutionPayloadEnvelopeV3, ExecutionPayloadEnvelopeV4, ExecutionPayloadV3, PayloadAttributes,
 };
+use fastevm_engine::decode_ordered_transactions;
 use fastevm_executor::{header_validation::expected_base_fee, BlockAttributes, Blockchain};
 use jsonrpsee::core::RpcResult;
 
@@ -43,17 +43,15 @@ impl EthRpc {
             .ok_or_else(|| RpcError::Server(format!("block {parent_hash} not found")))?;
         let explicit = transactions.is_some();
         let candidates: Vec<(TxEnvelope, Address)> = match transactions {
-            Some(raw) => raw
-                .iter()
-                .map(|bytes| {
-                    let tx = TxEnvelope::decode_2718(&mut bytes.as_ref())
-                        .map_err(|e| RpcError::invalid_params(format!("transaction: {e}")))?;
-                    let sender = tx
-                        .recover_signer()
-                        .map_err(|e| RpcError::invalid_params(format!("signature: {e}")))?;
-                    Ok((tx, sender))
-                })
-                .collect::<Result<_, RpcError>>()?,
+            Some(raw) => {
+                let (decoded, dropped) = decode_ordered_transactions(&raw);
+                if let Some((index, reason)) = dropped.first() {
+                    return Err(RpcError::invalid_params(format!(
+                        "transaction {index}: {reason}"
+                    )));
+                }
+                decoded
+            }
             None => {
                 let base_fee = expected_base_fee(&self.ctx.spec, &parent).unwrap_or_default();
                 self.ctx.pool.best_transactions(base_fee, usize::MAX)
