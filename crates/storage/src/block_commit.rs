@@ -10,6 +10,29 @@ use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, Bytes, B256};
 use alloy_rlp::Encodable;
 use rocksdb::WriteBatch;
+use std::sync::Arc;
+
+/// A block's body and state diff: a block still held in memory, or read back from the store.
+enum BlockParts {
+    Shared(Arc<ExecutedBlock>),
+    Owned(BlockBody<TxEnvelope>, StateDiff),
+}
+
+impl BlockParts {
+    fn body(&self) -> &BlockBody<TxEnvelope> {
+        match self {
+            BlockParts::Shared(block) => &block.body,
+            BlockParts::Owned(body, _) => body,
+        }
+    }
+
+    fn diff(&self) -> &StateDiff {
+        match self {
+            BlockParts::Shared(block) => &block.diff,
+            BlockParts::Owned(_, diff) => diff,
+        }
+    }
+}
 
 /// A block that was executed and validated, with everything needed to store it.
 #[derive(Debug, Clone)]
@@ -62,6 +85,7 @@ impl ChainStore {
             );
         }
         self.write_batch(batch)?;
+        self.cache_block_data(block);
         if canonical {
             self.cache_apply(&block.diff);
         }
@@ -107,6 +131,16 @@ impl ChainStore {
         &self,
         new_head: B256,
     ) -> Result<(Vec<B256>, Vec<B256>), StorageError> {
+        self.set_canonical_head_using(new_head, &|_| None)
+    }
+
+    /// [`ChainStore::set_canonical_head`], taking the bodies and state diffs of blocks that
+    /// `known` still holds in memory (blocks just executed) instead of reading them back.
+    pub fn set_canonical_head_using(
+        &self,
+        new_head: B256,
+        known: &dyn Fn(&B256) -> Option<Arc<ExecutedBlock>>,
+    ) -> Result<(Vec<B256>, Vec<B256>), StorageError> {
         let _guard = self.state_lock.write();
         let old_head = self.head_hash()?;
         if old_head == new_head {
@@ -132,21 +166,23 @@ impl ChainStore {
 
         let mut batch = WriteBatch::default();
         let mut removed = Vec::new();
+        let mut undone = Vec::new();
         for number in (ancestor_number + 1..=old_head_number).rev() {
             let hash = self
                 .canonical_hash(number)?
                 .ok_or(StorageError::MissingBlock(B256::ZERO))?;
-            let diff = self.state_diff(&hash)?;
-            let body = self.body(&hash)?.ok_or(StorageError::MissingBlock(hash))?;
-            self.put_undo(&mut batch, number, &body, &diff);
+            let parts = self.block_parts(&hash, known)?;
+            self.put_undo(&mut batch, number, parts.body(), parts.diff());
             removed.push(hash);
+            undone.push(parts);
         }
         let mut added = Vec::new();
+        let mut applied = Vec::new();
         for (hash, header) in branch.into_iter().rev() {
-            let diff = self.state_diff(&hash)?;
-            let body = self.body(&hash)?.ok_or(StorageError::MissingBlock(hash))?;
-            self.put_apply(&mut batch, hash, header.number, &body, &diff);
+            let parts = self.block_parts(&hash, known)?;
+            self.put_apply(&mut batch, hash, header.number, parts.body(), parts.diff());
             added.push(hash);
+            applied.push(parts);
         }
         batch.put_cf(
             self.cf(Table::Metadata),
@@ -154,8 +190,29 @@ impl ChainStore {
             new_head.as_slice(),
         );
         self.write_batch(batch)?;
-        self.cache.invalidate_state();
+        // The caches follow the flat state: undo newest first, then apply oldest first. Every key
+        // a diff touches is set to its new value; keys no diff touches did not change.
+        for parts in &undone {
+            self.cache_undo(parts.diff());
+        }
+        for parts in &applied {
+            self.cache_apply(parts.diff());
+        }
         Ok((removed, added))
+    }
+
+    /// The body and state diff of a stored block, from memory when `known` has the block.
+    fn block_parts(
+        &self,
+        hash: &B256,
+        known: &dyn Fn(&B256) -> Option<Arc<ExecutedBlock>>,
+    ) -> Result<BlockParts, StorageError> {
+        if let Some(block) = known(hash) {
+            return Ok(BlockParts::Shared(block));
+        }
+        let diff = self.state_diff(hash)?;
+        let body = self.body(hash)?.ok_or(StorageError::MissingBlock(*hash))?;
+        Ok(BlockParts::Owned(body, diff))
     }
 
     /// The stored state diff of a block.
@@ -270,6 +327,28 @@ impl ChainStore {
             batch.delete_cf(self.cf(Table::Storage), key);
         } else {
             batch.put_cf(self.cf(Table::Storage), key, encode_u256(&value));
+        }
+    }
+
+    /// Puts what a stored block wrote into the content-addressed caches: its header and the trie
+    /// nodes its state root created (the next block's root walks through them).
+    fn cache_block_data(&self, block: &ExecutedBlock) {
+        self.cache.headers.insert(block.hash, block.header.clone());
+        for (hash, node) in &block.trie_nodes {
+            self.cache.trie_nodes.insert(*hash, node.clone());
+        }
+    }
+
+    /// Updates cached canonical state after a backward move over a block (caller holds the state
+    /// lock).
+    fn cache_undo(&self, diff: &StateDiff) {
+        for account in &diff.accounts {
+            self.cache.accounts.insert(account.address, account.before);
+            for slot in &account.storage {
+                self.cache
+                    .storage
+                    .insert((account.address, slot.slot), slot.before);
+            }
         }
     }
 

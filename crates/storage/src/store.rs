@@ -24,6 +24,9 @@ pub struct StoreOptions {
     pub storage_cache_entries: u64,
     /// Bytes of the bytecode and trie-node caches (each).
     pub blob_cache_bytes: u64,
+    /// Bytes of RocksDB's block cache, shared by every column family (data, index and filter
+    /// blocks).
+    pub block_cache_bytes: usize,
     /// Keep everything in memory (RocksDB's memory environment): for tests and tools that
     /// import throw-away chains. Nothing survives the process.
     pub in_memory: bool,
@@ -36,6 +39,7 @@ impl StoreOptions {
             account_cache_entries: 1 << 14,
             storage_cache_entries: 1 << 14,
             blob_cache_bytes: 8 << 20,
+            block_cache_bytes: 8 << 20,
             in_memory: true,
             ..Self::default()
         }
@@ -49,6 +53,7 @@ impl Default for StoreOptions {
             account_cache_entries: 1 << 20,
             storage_cache_entries: 1 << 21,
             blob_cache_bytes: 256 << 20,
+            block_cache_bytes: 256 << 20,
             in_memory: false,
         }
     }
@@ -87,10 +92,9 @@ impl ChainStore {
         if options.in_memory {
             db_opts.set_env(&rocksdb::Env::mem_env()?);
         }
+        let block_cache = rocksdb::Cache::new_lru_cache(options.block_cache_bytes);
         let cfs = Table::ALL.iter().map(|t| {
-            let mut cf_opts = Options::default();
-            cf_opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
-            ColumnFamilyDescriptor::new(t.name(), cf_opts)
+            ColumnFamilyDescriptor::new(t.name(), column_family_options(*t, &block_cache))
         });
         // RocksDB's memory environment only accepts absolute paths.
         let path = if options.in_memory && path.as_ref().is_relative() {
@@ -175,12 +179,21 @@ impl ChainStore {
 
     /// Header of any stored block.
     pub fn header(&self, hash: &B256) -> Result<Option<Header>, StorageError> {
-        self.get(Table::Headers, hash.as_slice())?
+        if let Some(header) = self.cache.headers.get(hash) {
+            return Ok(Some(header));
+        }
+        let header = self
+            .get(Table::Headers, hash.as_slice())?
             .map(|v| {
                 Header::decode(&mut v.as_slice())
                     .map_err(|e| StorageError::decode("headers", e.to_string()))
             })
-            .transpose()
+            .transpose()?;
+        if let Some(header) = &header {
+            // Keyed by its own hash: a cached header never goes stale.
+            self.cache.headers.insert(*hash, header.clone());
+        }
+        Ok(header)
     }
 
     /// Header of the canonical head.
@@ -275,6 +288,37 @@ impl ChainStore {
         }
         Ok(node)
     }
+}
+
+/// Options of one column family. Every table is read by point lookups of hash or address keys:
+/// bloom filters spare reads of keys that are absent, index and filter blocks live in the shared
+/// block cache, and tables whose keys and values are hashes (trie nodes, tx lookups, canonical
+/// hashes, senders) are not compressed (they do not compress; LZ4 only costs CPU).
+fn column_family_options(table: Table, block_cache: &rocksdb::Cache) -> Options {
+    let mut table_opts = rocksdb::BlockBasedOptions::default();
+    table_opts.set_block_cache(block_cache);
+    table_opts.set_bloom_filter(10.0, false);
+    table_opts.set_cache_index_and_filter_blocks(true);
+    table_opts.set_cache_index_and_filter_blocks_with_high_priority(true);
+    table_opts.set_pin_l0_filter_and_index_blocks_in_cache(true);
+    table_opts.set_format_version(5);
+    let mut cf_opts = Options::default();
+    cf_opts.set_block_based_table_factory(&table_opts);
+    let incompressible = matches!(
+        table,
+        Table::TrieNodes
+            | Table::TxLocations
+            | Table::CanonicalHashes
+            | Table::Senders
+            | Table::Accounts
+            | Table::Metadata
+    );
+    cf_opts.set_compression_type(if incompressible {
+        rocksdb::DBCompressionType::None
+    } else {
+        rocksdb::DBCompressionType::Lz4
+    });
+    cf_opts
 }
 
 impl fastevm_trie::NodeStore for ChainStore {

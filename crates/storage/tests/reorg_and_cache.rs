@@ -1,11 +1,12 @@
 //! Side-branch blocks, head moves across branches, and the state cache never serving a value a
 //! committed block changed.
 
-use alloy_primitives::U256;
+use alloy_primitives::{B256, U256};
 use fastevm_storage::{
     test_utils::{account_address, block_setting_balances, genesis},
-    ChainStore, StoreOptions,
+    ChainStore, StoreOptions, Table,
 };
+use std::sync::Arc;
 
 fn balance(store: &ChainStore, i: u64) -> Option<U256> {
     store
@@ -86,4 +87,63 @@ fn reorg_switches_state_indexes_and_back() {
     let (removed, added) = store.set_canonical_head(a1.hash).unwrap();
     assert_eq!((removed, added), (vec![a2.hash], vec![]));
     assert_eq!(balance(&store, 1), Some(U256::from(1)));
+}
+
+/// Whether account `i`'s balance as served (through the cache) matches the flat table on disk.
+fn cached_matches_disk(store: &ChainStore, i: u64) -> bool {
+    let on_disk = store
+        .get(Table::Accounts, account_address(i).as_slice())
+        .unwrap()
+        .map(|raw| {
+            alloy_rlp::Decodable::decode(&mut raw.as_slice())
+                .map(|a: alloy_trie::TrieAccount| a.balance)
+                .unwrap()
+        });
+    balance(store, i) == on_disk
+}
+
+#[test]
+fn warm_cache_follows_reorgs_of_blocks_held_in_memory() {
+    let store = ChainStore::open("warm-reorg", StoreOptions::in_memory()).unwrap();
+    let g = genesis();
+    store.commit_genesis(&g, b"{}").unwrap();
+    let a1 = Arc::new(block_setting_balances(&g.header, g.hash, 4, None, 1, 0xa));
+    let a2 = Arc::new(block_setting_balances(
+        &a1.header,
+        a1.hash,
+        4,
+        Some(1),
+        2,
+        0xa,
+    ));
+    let b1 = Arc::new(block_setting_balances(&g.header, g.hash, 2, None, 100, 0xb));
+    let b2 = Arc::new(block_setting_balances(
+        &b1.header,
+        b1.hash,
+        2,
+        Some(100),
+        101,
+        0xb,
+    ));
+    for block in [&a1, &a2, &b1, &b2] {
+        store.commit_block(block, false).unwrap();
+    }
+    let memory = [a1.clone(), a2.clone(), b1.clone(), b2.clone()];
+    let known = |hash: &B256| memory.iter().find(|b| b.hash == *hash).cloned();
+    // Every account is read (and cached) before each move, so a stale entry would show.
+    for (head, expected) in [(a2.hash, 2), (b2.hash, 101), (a1.hash, 1), (b1.hash, 100)] {
+        for i in 0..6 {
+            balance(&store, i);
+        }
+        store.set_canonical_head_using(head, &known).unwrap();
+        assert_eq!(balance(&store, 0), Some(U256::from(expected)));
+        for i in 0..6 {
+            assert!(
+                cached_matches_disk(&store, i),
+                "account {i} after moving to {head}"
+            );
+        }
+    }
+    // Accounts only branch A created are absent on branch B, in the cache as on disk.
+    assert_eq!(balance(&store, 3), None);
 }
