@@ -14,12 +14,14 @@ use anyhow::{bail, Context};
 use clap::Args;
 use fastevm_consensus_bridge::{CommitOutcome, ConsensusBridge, InProcessClient, RetryPolicy};
 use fastevm_consensus_node::{
-    generate_local_committee, CommitteeFile, NodeConfigFile, NodeHandle, ValidatorNode,
+    generate_local_committee, AcceptedTransactionsHook, CommitteeFile, NodeConfigFile, NodeHandle,
+    ValidatorNode,
 };
 use fastevm_rpc::RpcServerConfig;
 use std::{
     net::{IpAddr, SocketAddr},
     path::{Path, PathBuf},
+    sync::Arc,
 };
 use tokio::{net::TcpListener, sync::mpsc};
 
@@ -158,6 +160,12 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
         .await?;
         let mut config = node_file.validator_config()?;
         config.sync_writes = args.db_sync;
+        // Peers' transactions are decoded and their senders recovered when their DAG block is
+        // accepted, rounds before the commit that builds them into an EVM block.
+        let prefetcher = execution.engine.chain().sender_cache().spawn_prefetcher();
+        config.accepted_transactions = Some(AcceptedTransactionsHook(Arc::new(move |txs| {
+            prefetcher.submit(txs.into_iter().map(|tx| tx.0).collect())
+        })));
         let (validator, commits) = ValidatorNode::start_with_listener(
             config,
             committee.clone(),

@@ -77,8 +77,9 @@ pub async fn start_execution(
         None => TxPool::new(config, spec.chain_id),
     };
     let pool = Arc::new(pool);
+    let rpc_context =
+        RpcContext::new(store, spec, pool.clone()).with_sender_cache(chain.sender_cache().clone());
     let engine = Arc::new(Engine::new(chain));
-    let rpc_context = RpcContext::new(store, spec, pool.clone());
     engine.set_transaction_source(Arc::new(rpc_context.notifier()));
     let rpc = match rpc {
         Some(config) => Some(

@@ -1,6 +1,7 @@
 //! How the bridge talks to its execution node: the four Engine API calls it needs, at the level
 //! of blocks. Implemented over JSON-RPC with JWT for separate processes, and in process (over
-//! [`fastevm_engine::Engine`]) for tests and simulations.
+//! [`fastevm_engine::Engine`], whose calls run on the engine's own thread) for `fastevm dev`,
+//! tests and simulations.
 
 use crate::BridgeError;
 use alloy_consensus::{Block, TxEnvelope};
@@ -98,14 +99,18 @@ impl ExecutionClient for InProcessClient {
         request: Option<PayloadRequest>,
     ) -> Result<ForkchoiceUpdated, BridgeError> {
         self.engine
-            .forkchoice_updated(state, request)
+            .run(move |engine| engine.forkchoice_updated(state, request))
+            .await
+            .and_then(|r| r)
             .map_err(refused("engine_forkchoiceUpdated"))
     }
 
     async fn get_payload(&self, id: PayloadId) -> Result<BuiltBlock, BridgeError> {
         let payload = self
             .engine
-            .get_payload(id)
+            .run(move |engine| engine.get_payload(id))
+            .await
+            .and_then(|r| r)
             .map_err(refused("engine_getPayload"))?;
         Ok(BuiltBlock {
             hash: payload.block.hash,
@@ -118,8 +123,11 @@ impl ExecutionClient for InProcessClient {
     }
 
     async fn new_payload(&self, block: &BuiltBlock) -> Result<PayloadStatus, BridgeError> {
+        let (payload, hash) = (block.block.clone(), block.hash);
         self.engine
-            .new_payload(block.block.clone(), block.hash, None)
+            .run(move |engine| engine.new_payload(payload, hash, None))
+            .await
+            .and_then(|r| r)
             .map_err(refused("engine_newPayload"))
     }
 }

@@ -15,10 +15,11 @@
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use ed25519_dalek::SigningKey;
 use fastevm_consensus::committee::{signing_key_from_hex, signing_key_to_hex};
-use fastevm_consensus::{Authority, AuthorityIndex, Committee, PublicKey};
+use fastevm_consensus::{Authority, AuthorityIndex, Committee, PublicKey, Transaction};
 use fastevm_network::tcp::{BackoffConfig, PeerAddress};
 use fastevm_network::PeerIndex;
 use rand::SeedableRng;
@@ -221,6 +222,20 @@ pub struct ValidatorConfig {
     /// Capacity of the commit output channel (commits wait inside the node while it is full;
     /// consensus does not stall).
     pub commit_channel_capacity: usize,
+    /// Told the transactions of every peer block accepted into the DAG (see
+    /// [`crate::Outputs::accepted_transactions`]). Called on the node's event loop: it must only
+    /// hand the work off.
+    pub accepted_transactions: Option<AcceptedTransactionsHook>,
+}
+
+/// A callback for the transactions of peer blocks accepted into the DAG.
+#[derive(Clone)]
+pub struct AcceptedTransactionsHook(pub Arc<dyn Fn(Vec<Transaction>) + Send + Sync>);
+
+impl std::fmt::Debug for AcceptedTransactionsHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AcceptedTransactionsHook")
+    }
 }
 
 impl ValidatorConfig {
@@ -232,6 +247,7 @@ impl ValidatorConfig {
             sync_writes: true,
             backoff: BackoffConfig::default(),
             commit_channel_capacity: 1024,
+            accepted_transactions: None,
         }
     }
 

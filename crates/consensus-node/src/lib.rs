@@ -34,8 +34,8 @@ mod sim_validator;
 mod synchronizer;
 
 pub use config::{
-    generate_local_committee, AuthorityEntry, CommitteeFile, NodeConfigFile, TimeoutsFile,
-    ValidatorConfig,
+    generate_local_committee, AcceptedTransactionsHook, AuthorityEntry, CommitteeFile,
+    NodeConfigFile, TimeoutsFile, ValidatorConfig,
 };
 pub use error::{NodeError, NodeResult};
 pub use logic::{Destination, LogicConfig, NodeStats, Outputs, ValidatorLogic};

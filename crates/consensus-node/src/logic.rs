@@ -25,7 +25,7 @@ use std::sync::Arc;
 use ed25519_dalek::SigningKey;
 use fastevm_consensus::{
     AuthorityIndex, BlockRef, BlockVerifier, CommitIndex, CommittedSubDag, Committee, Core,
-    CoreParams, Round, SignedBlock, Store, TransactionSource,
+    CoreParams, Round, SignedBlock, Store, Transaction, TransactionSource,
 };
 
 use crate::error::{NodeError, NodeResult};
@@ -70,6 +70,10 @@ pub struct Outputs {
     pub messages: Vec<(Destination, ConsensusMessage)>,
     /// Commits for the application, in index order, each exactly once, already persisted.
     pub commits: Vec<CommittedSubDag>,
+    /// Transactions of peers' blocks that were just verified and accepted into the DAG, usually
+    /// a couple of rounds before they are committed: the application may decode them and
+    /// recover their senders now, so the block that commits them starts warm.
+    pub accepted_transactions: Vec<Transaction>,
 }
 
 /// Counters of a [`ValidatorLogic`].
@@ -344,6 +348,10 @@ impl ValidatorLogic {
             return Ok(());
         }
         self.stats.blocks_accepted_for_core += verified.len() as u64;
+        for block in &verified {
+            out.accepted_transactions
+                .extend(block.transactions().iter().cloned());
+        }
         let outcome = self.core.add_blocks(verified)?;
         self.stats.blocks_rejected += outcome.rejected.len() as u64;
         self.deliver(outcome.commits, out)

@@ -26,7 +26,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use crate::config::ValidatorConfig;
+use crate::config::{AcceptedTransactionsHook, ValidatorConfig};
 use crate::error::{NodeError, NodeResult};
 use crate::logic::{Destination, NodeStats, Outputs, ValidatorLogic};
 use crate::rocks_store::{RocksStore, RocksStoreOptions};
@@ -180,7 +180,10 @@ impl ValidatorNode {
         let (commit_tx, commit_rx) = mpsc::channel(config.commit_channel_capacity.max(1));
         let (stop_tx, stop_rx) = oneshot::channel();
         let (status_tx, status_rx) = watch::channel(NodeStatus::of(&logic));
-        let task = tokio::spawn(run(logic, network, inbound, commit_tx, stop_rx, status_tx));
+        let accepted = config.accepted_transactions.clone();
+        let task = tokio::spawn(run(
+            logic, network, inbound, commit_tx, stop_rx, status_tx, accepted,
+        ));
         tracing::info!(own, %local_addr, resume_after, "validator started");
         Ok((
             NodeHandle {
@@ -222,6 +225,7 @@ struct Runner {
     logic: ValidatorLogic,
     network: TcpNetwork,
     pending: VecDeque<CommittedSubDag>,
+    accepted: Option<AcceptedTransactionsHook>,
 }
 
 impl Runner {
@@ -237,6 +241,11 @@ impl Runner {
             }
         }
         self.pending.extend(outputs.commits);
+        if let Some(hook) = &self.accepted {
+            if !outputs.accepted_transactions.is_empty() {
+                (hook.0)(outputs.accepted_transactions);
+            }
+        }
     }
 }
 
@@ -247,11 +256,13 @@ async fn run(
     commits: mpsc::Sender<CommittedSubDag>,
     mut stop: oneshot::Receiver<()>,
     status: watch::Sender<NodeStatus>,
+    accepted: Option<AcceptedTransactionsHook>,
 ) -> NodeResult<()> {
     let mut r = Runner {
         logic,
         network,
         pending: VecDeque::new(),
+        accepted,
     };
     let result = event_loop(&mut r, &mut inbound, &commits, &mut stop, &status).await;
     if let Err(e) = &result {

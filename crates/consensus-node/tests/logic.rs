@@ -201,3 +201,39 @@ fn requests_are_answered_with_ancestors_above_the_requesters_rounds() {
         .iter()
         .all(|(_, m)| !matches!(m, ConsensusMessage::Blocks(_))));
 }
+
+#[test]
+fn accepted_peer_blocks_hand_out_their_transactions_once() {
+    let (committee, keys) = Committee::new_for_test(4, 3);
+    let mut logic = logic_for(&committee, &keys[0], 0, Arc::new(MemStore::new()));
+    logic.on_start(0).unwrap();
+    let mut block = round1(&committee, &keys[2], 2, 1).block;
+    block.transactions = vec![
+        fastevm_consensus::Transaction(vec![1, 2, 3]),
+        fastevm_consensus::Transaction(vec![4, 5]),
+    ];
+    let signed = SignedBlock::sign(block, &keys[2]);
+    let out = logic
+        .on_message(2, ConsensusMessage::Block(signed.clone()), 2)
+        .unwrap();
+    assert_eq!(
+        out.accepted_transactions,
+        vec![
+            fastevm_consensus::Transaction(vec![1, 2, 3]),
+            fastevm_consensus::Transaction(vec![4, 5]),
+        ]
+    );
+    // The same block again is a duplicate: nothing new to prefetch.
+    let again = logic
+        .on_message(2, ConsensusMessage::Block(signed), 3)
+        .unwrap();
+    assert!(again.accepted_transactions.is_empty());
+    // A forged block (signed by another key) is not accepted, so nothing comes out.
+    let mut forged = round1(&committee, &keys[1], 1, 1).block;
+    forged.transactions = vec![fastevm_consensus::Transaction(vec![9])];
+    let forged = SignedBlock::sign(forged, &keys[3]);
+    let out = logic
+        .on_message(1, ConsensusMessage::Block(forged), 4)
+        .unwrap();
+    assert!(out.accepted_transactions.is_empty());
+}

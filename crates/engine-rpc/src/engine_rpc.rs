@@ -87,18 +87,17 @@ impl EngineRpc {
         }
     }
 
-    /// Runs a blocking engine call off the async runtime.
+    /// Runs an engine call on the engine's own thread (off the async runtime).
     async fn blocking<T: Send + 'static>(
         &self,
         method: &'static str,
         call: impl FnOnce(&Engine) -> Result<T, EngineRpcError> + Send + 'static,
     ) -> RpcResult<T> {
-        let engine = self.engine.clone();
-        let result = tokio::task::spawn_blocking(move || call(&engine))
+        let result = self
+            .engine
+            .run(call)
             .await
-            .map_err(|e| {
-                EngineRpcError::Engine(EngineError::Internal(format!("engine task failed: {e}")))
-            })
+            .map_err(EngineRpcError::Engine)
             .and_then(|r| r);
         self.count(method, if result.is_ok() { "ok" } else { "error" });
         result.map_err(Into::into)

@@ -2,6 +2,7 @@
 //! the head, which payloads are being built. Synchronous; the RPC server calls it.
 
 use crate::{
+    actor::EngineThread,
     payload::{block_value, decode_ordered_transactions, BuiltPayload, PayloadRequest},
     EngineError,
 };
@@ -23,13 +24,27 @@ use std::sync::Arc;
 /// Most bodies one `getPayloadBodiesBy*` call may ask for.
 pub const MAX_PAYLOAD_BODIES: u64 = 1024;
 
+/// Recently executed blocks kept in memory (each holds its body, receipts, state diff and trie
+/// nodes: a few MB for 1,000 transfers).
+const EXECUTED_BLOCKS_KEPT: u64 = 16;
+
 /// Where blocks built from the pool get their transactions, and who hears about head changes.
 pub trait TransactionSource: Send + Sync {
     /// Executable transactions for the next block, in the order to try them.
     fn best_transactions(&self, base_fee: u64, max: usize) -> Vec<(TxEnvelope, Address)>;
     /// The canonical chain changed: blocks `removed` (newest first) left it, `added` (oldest
     /// first) joined it.
-    fn on_canonical_change(&self, removed: &[B256], added: &[B256]);
+    fn on_canonical_change(&self, removed: &[ChainBlock], added: &[ChainBlock]);
+}
+
+/// A block that joined or left the canonical chain.
+#[derive(Debug, Clone)]
+pub struct ChainBlock {
+    /// Its hash.
+    pub hash: B256,
+    /// The executed block (body, senders, receipts), when the engine still holds it in memory;
+    /// otherwise the listener reads it from the store.
+    pub executed: Option<Arc<ExecutedBlock>>,
 }
 
 /// Why a block was found invalid, remembered so descendants are refused without execution.
@@ -46,9 +61,12 @@ pub struct Engine {
     write: Mutex<()>,
     invalid: Cache<B256, InvalidBlockRecord>,
     payloads: Cache<PayloadId, Arc<BuiltPayload>>,
-    /// Blocks this node built, so their `newPayload` does not execute them twice.
-    built: Cache<B256, Arc<ExecutedBlock>>,
+    /// Recently executed blocks (built here or imported): a built block's `newPayload` does not
+    /// execute it twice, and moving the head onto them does not read them back from disk.
+    executed: Cache<B256, Arc<ExecutedBlock>>,
     tx_source: RwLock<Option<Arc<dyn TransactionSource>>>,
+    /// The engine's own OS thread, started at the first [`Engine::run`].
+    thread: EngineThread,
 }
 
 impl std::fmt::Debug for Engine {
@@ -67,9 +85,25 @@ impl Engine {
             write: Mutex::new(()),
             invalid: Cache::new(4096),
             payloads: Cache::new(256),
-            built: Cache::new(64),
+            // LRU: the newest block must stay even though older ones were read more often.
+            executed: Cache::builder()
+                .max_capacity(EXECUTED_BLOCKS_KEPT)
+                .eviction_policy(moka::policy::EvictionPolicy::lru())
+                .build(),
             tx_source: RwLock::new(None),
+            thread: EngineThread::default(),
         }
+    }
+
+    /// Runs `call` on the engine's own OS thread and awaits its result. Engine API servers and
+    /// in-process clients go through here, so no block is built or executed on an async
+    /// runtime's worker, and calls are served one at a time in arrival order.
+    pub async fn run<R: Send + 'static>(
+        self: &Arc<Self>,
+        call: impl FnOnce(&Engine) -> R + Send + 'static,
+    ) -> Result<R, EngineError> {
+        let engine = self.clone();
+        self.thread.run(move || call(&engine)).await
     }
 
     /// Plugs in the transaction pool.
@@ -130,7 +164,7 @@ impl Engine {
         if store.header(&parent)?.is_none() {
             return Ok(PayloadStatus::new(PayloadStatusEnum::Syncing, None));
         }
-        let executed = match self.built.get(&hash) {
+        let executed = match self.executed.get(&hash) {
             Some(built) => built,
             None => match self.chain.execute_block(&block) {
                 Ok(executed) => Arc::new(executed),
@@ -147,6 +181,7 @@ impl Engine {
             },
         };
         store.commit_block(&executed, false)?;
+        self.executed.insert(hash, executed);
         Ok(PayloadStatus::new(PayloadStatusEnum::Valid, Some(hash)))
     }
 
@@ -190,10 +225,20 @@ impl Engine {
         let current = store.head_hash()?;
         let head_is_canonical_ancestor = head != current && store.is_canonical(&head)?;
         if !head_is_canonical_ancestor && head != current {
-            let (removed, added) = store.set_canonical_head(head)?;
+            let (removed, added) =
+                store.set_canonical_head_using(head, &|hash| self.executed.get(hash))?;
             tracing::info!(%head, number = head_header.number, removed = removed.len(), added = added.len(), "new head");
             if let Some(source) = self.tx_source.read().clone() {
-                source.on_canonical_change(&removed, &added);
+                let known = |hashes: Vec<B256>| -> Vec<ChainBlock> {
+                    hashes
+                        .into_iter()
+                        .map(|hash| ChainBlock {
+                            hash,
+                            executed: self.executed.get(&hash),
+                        })
+                        .collect()
+                };
+                source.on_canonical_change(&known(removed), &known(added));
             }
         }
         let safe = if state.safe_block_hash.is_zero() {
@@ -218,7 +263,7 @@ impl Engine {
         let id = request.payload_id(&head);
         if self.payloads.get(&id).is_none() {
             let payload = self.build(head, &head_header, &request)?;
-            self.built
+            self.executed
                 .insert(payload.block.hash, Arc::new(payload.block.clone()));
             self.payloads.insert(id, Arc::new(payload));
         }
@@ -334,7 +379,7 @@ impl Engine {
         }
         let mut candidates = Vec::new();
         if let Some(raw) = &request.transactions {
-            let (decoded, dropped) = decode_ordered_transactions(raw);
+            let (decoded, dropped) = decode_ordered_transactions(raw, self.chain.sender_cache());
             for (index, reason) in dropped {
                 tracing::debug!(index, %reason, "dropped forced transaction");
             }

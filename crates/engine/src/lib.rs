@@ -6,14 +6,19 @@
 //! reorganisations, safe/finalized tracking, and deterministic payload building from ordered
 //! transactions (FastEVM's `transactions` + `noTxPool` attributes extension) or from a pool.
 //!
+//! The engine runs on its own OS thread ([`Engine::run`]): the Engine API server and the
+//! in-process consensus bridge send it calls and await the answers, so no block is built or
+//! executed on an async runtime's workers.
+//!
 //! What it is not: no JSON-RPC, no JWT, no fork-version checks of method versions — the
 //! `fastevm-engine-rpc` server does those and calls in here.
 
+mod actor;
 mod engine;
 mod error;
 mod payload;
 
-pub use engine::{Engine, TransactionSource, MAX_PAYLOAD_BODIES};
+pub use engine::{ChainBlock, Engine, TransactionSource, MAX_PAYLOAD_BODIES};
 pub use error::EngineError;
 pub use payload::{
     block_value, decode_ordered_transactions, BuiltPayload, DroppedEntries, PayloadRequest,

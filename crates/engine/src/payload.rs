@@ -4,6 +4,7 @@ use alloy_consensus::{Transaction, TxEnvelope};
 use alloy_eips::eip7685::Requests;
 use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
 use alloy_rpc_types_engine::{PayloadAttributes, PayloadId};
+use fastevm_executor::SenderCache;
 use fastevm_storage::ExecutedBlock;
 
 /// What a `forkchoiceUpdated` with attributes asks for: the standard attributes plus FastEVM's
@@ -103,9 +104,13 @@ pub type RecoveredTransactions = Vec<(TxEnvelope, Address)>;
 /// Positions of dropped entries, with the reason.
 pub type DroppedEntries = Vec<(usize, String)>;
 
-/// Decodes and recovers an ordered list of raw transactions. Undecodable or unsignable entries are
-/// dropped (deterministically, every node drops the same), with their position.
-pub fn decode_ordered_transactions(raw: &[Bytes]) -> (RecoveredTransactions, DroppedEntries) {
+/// Decodes and recovers an ordered list of raw transactions (senders this node already knows come
+/// from `senders`). Undecodable or unsignable entries are dropped (deterministically, every node
+/// drops the same), with their position.
+pub fn decode_ordered_transactions(
+    raw: &[Bytes],
+    senders: &SenderCache,
+) -> (RecoveredTransactions, DroppedEntries) {
     use alloy_eips::eip2718::Decodable2718;
     let mut decoded = Vec::with_capacity(raw.len());
     let mut positions = Vec::with_capacity(raw.len());
@@ -121,7 +126,7 @@ pub fn decode_ordered_transactions(raw: &[Bytes]) -> (RecoveredTransactions, Dro
             Err(e) => dropped.push((i, format!("undecodable transaction: {e}"))),
         }
     }
-    let senders = fastevm_executor::recover_senders(&decoded);
+    let senders = senders.recover(&decoded);
     let mut ok = Vec::with_capacity(decoded.len());
     for ((tx, sender), i) in decoded.into_iter().zip(senders).zip(positions) {
         match sender {

@@ -7,7 +7,7 @@ use crate::{
         SkippedTx,
     },
     header_validation::{expected_base_fee, expected_excess_blob_gas, validate_header},
-    ChainSpec, ExecutorError, InvalidBlock,
+    ChainSpec, ExecutorError, InvalidBlock, SenderCache,
 };
 use alloy_consensus::{
     proofs::{
@@ -69,12 +69,23 @@ pub struct BuiltBlock {
 pub struct Blockchain {
     store: Arc<ChainStore>,
     spec: Arc<ChainSpec>,
+    senders: SenderCache,
 }
 
 impl Blockchain {
     /// A chain over `store` following `spec`.
     pub fn new(store: Arc<ChainStore>, spec: Arc<ChainSpec>) -> Self {
-        Self { store, spec }
+        Self {
+            store,
+            spec,
+            senders: SenderCache::default(),
+        }
+    }
+
+    /// The senders this node already recovered (shared by every clone of this chain): the pool
+    /// and payload decoding fill it, block import reads it.
+    pub fn sender_cache(&self) -> &SenderCache {
+        &self.senders
     }
 
     /// The store.
@@ -119,7 +130,7 @@ impl Blockchain {
         validate_header(&self.spec, header, &parent)?;
         self.validate_body(block)?;
 
-        let senders = crate::sender_recovery::recover_senders(&block.body.transactions);
+        let senders = self.senders.recover(&block.body.transactions);
         let mut transactions = Vec::with_capacity(block.body.transactions.len());
         for (index, (tx, sender)) in block.body.transactions.iter().zip(senders).enumerate() {
             let sender = sender.map_err(|e| InvalidBlock::Transaction {

@@ -30,6 +30,8 @@ pub use call::{CallContext, CallError, CallOutcome};
 pub use chain_spec::{ChainSpec, FastEvmRules, FASTEVM_RULES_KEY};
 pub use error::{ExecutorError, InvalidBlock};
 pub use genesis::{alloc_state, genesis_block, init_genesis, merged_at_genesis, parse_genesis};
-pub use sender_recovery::recover_senders;
+pub use sender_recovery::{
+    recover_senders, SenderCache, SenderPrefetcher, DEFAULT_SENDER_CACHE_ENTRIES,
+};
 pub use state_db::StateAtBlock;
 pub use state_root::{apply_diff, bundle_to_diff, StateRootUpdate};

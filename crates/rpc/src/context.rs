@@ -2,7 +2,7 @@
 //! event hub, plus the server's query limits.
 
 use crate::{CanonicalNotifier, ChainEvents};
-use fastevm_executor::ChainSpec;
+use fastevm_executor::{ChainSpec, SenderCache};
 use fastevm_storage::ChainStore;
 use fastevm_txpool::TxPool;
 use std::sync::Arc;
@@ -18,6 +18,9 @@ pub struct RpcContext {
     pub pool: Arc<TxPool>,
     /// Canonical-chain events (subscriptions and filters).
     pub events: Arc<ChainEvents>,
+    /// Senders this node already recovered: the pool's admissions go in, so building and
+    /// importing a block with these transactions does not recover them again.
+    pub senders: SenderCache,
 }
 
 impl RpcContext {
@@ -28,7 +31,14 @@ impl RpcContext {
             spec,
             pool,
             events: Arc::new(ChainEvents::new()),
+            senders: SenderCache::default(),
         }
+    }
+
+    /// Shares `senders` (the chain's, see `Blockchain::sender_cache`) with the pool's admissions.
+    pub fn with_sender_cache(mut self, senders: SenderCache) -> Self {
+        self.senders = senders;
+        self
     }
 
     /// The engine hook feeding this context's pool and events; install it with

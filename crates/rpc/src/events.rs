@@ -12,10 +12,10 @@ use crate::{
     filters::FilterRegistry,
     RpcContext, RpcError,
 };
-use alloy_consensus::TxEnvelope;
+use alloy_consensus::{ReceiptEnvelope, TxEnvelope};
 use alloy_primitives::{Address, B256};
 use alloy_rpc_types_eth::{Header, Log};
-use fastevm_engine::TransactionSource;
+use fastevm_engine::{ChainBlock, TransactionSource};
 use fastevm_executor::header_validation::expected_base_fee;
 use fastevm_storage::ChainStore;
 use fastevm_txpool::{AccountInfo, PoolState};
@@ -137,30 +137,44 @@ impl CanonicalNotifier {
 
     /// Handles a head move: `removed` blocks (newest first) left the canonical chain, `added`
     /// blocks (oldest first) joined it.
-    pub fn apply(&self, removed: &[B256], added: &[B256]) -> Result<(), RpcError> {
+    pub fn apply(&self, removed: &[ChainBlock], added: &[ChainBlock]) -> Result<(), RpcError> {
         let ctx = &self.ctx;
-        let load = |hash: &B256| -> Result<StoredBlock, RpcError> {
+        // Blocks the engine still holds in memory are taken from there, not read back.
+        let load = |block: &ChainBlock| -> Result<(StoredBlock, Vec<ReceiptEnvelope>), RpcError> {
+            if let Some(executed) = &block.executed {
+                let stored = StoredBlock {
+                    hash: executed.hash,
+                    header: executed.header.clone(),
+                    body: executed.body.clone(),
+                    senders: executed.senders.clone(),
+                };
+                return Ok((stored, executed.receipts.clone()));
+            }
             let header = ctx
                 .store
-                .header(hash)?
-                .ok_or(RpcError::IncompleteBlock(*hash))?;
-            ctx.stored_block(crate::block_id::BlockRef {
-                hash: *hash,
+                .header(&block.hash)?
+                .ok_or(RpcError::IncompleteBlock(block.hash))?;
+            let stored = ctx.stored_block(crate::block_id::BlockRef {
+                hash: block.hash,
                 header,
-            })
+            })?;
+            let receipts = ctx.stored_receipts(&stored)?;
+            Ok((stored, receipts))
         };
-        let removed: Vec<StoredBlock> = removed.iter().map(load).collect::<Result<_, _>>()?;
-        let added: Vec<StoredBlock> = added.iter().map(load).collect::<Result<_, _>>()?;
+        let removed: Vec<(StoredBlock, Vec<ReceiptEnvelope>)> =
+            removed.iter().map(load).collect::<Result<_, _>>()?;
+        let added: Vec<(StoredBlock, Vec<ReceiptEnvelope>)> =
+            added.iter().map(load).collect::<Result<_, _>>()?;
 
         let included: BTreeSet<B256> = added
             .iter()
-            .flat_map(|b| b.body.transactions.iter().map(|tx| *tx.tx_hash()))
+            .flat_map(|(b, _)| b.body.transactions.iter().map(|tx| *tx.tx_hash()))
             .collect();
         // Oldest removed block first, so each sender's transactions come back in nonce order.
         let reinjected: Vec<(TxEnvelope, Address)> = removed
             .iter()
             .rev()
-            .flat_map(|b| b.body.transactions.iter().cloned().zip(b.senders.clone()))
+            .flat_map(|(b, _)| b.body.transactions.iter().cloned().zip(b.senders.clone()))
             .filter(|(tx, _)| !included.contains(tx.tx_hash()))
             .collect();
         let head = ctx.store.head_header()?;
@@ -169,9 +183,10 @@ impl CanonicalNotifier {
             .on_new_head(&HeadState::new(&ctx.store), base_fee, reinjected);
         ctx.events.notify_pool_changed();
 
-        let event = |block: &StoredBlock, removed: bool| -> Result<BlockEvent, RpcError> {
-            let receipts = ctx.stored_receipts(block)?;
-            let mut logs = block_logs(block, &receipts);
+        let event = |(block, receipts): &(StoredBlock, Vec<ReceiptEnvelope>),
+                     removed: bool|
+         -> Result<BlockEvent, RpcError> {
+            let mut logs = block_logs(block, receipts);
             for log in &mut logs {
                 log.removed = removed;
             }
@@ -200,7 +215,7 @@ impl TransactionSource for CanonicalNotifier {
         self.ctx.pool.best_transactions(base_fee, max)
     }
 
-    fn on_canonical_change(&self, removed: &[B256], added: &[B256]) {
+    fn on_canonical_change(&self, removed: &[ChainBlock], added: &[ChainBlock]) {
         if let Err(e) = self.apply(removed, added) {
             tracing::warn!(error = %e, "could not publish a canonical change");
         }

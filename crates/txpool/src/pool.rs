@@ -84,8 +84,25 @@ impl TxPool {
         state: &dyn PoolState,
         base_fee: u64,
     ) -> Result<B256, PoolError> {
+        self.add_raw_recovered(raw, state, base_fee)
+            .map(|(hash, _)| hash)
+    }
+
+    /// [`TxPool::add_raw`], also returning the recovered sender (so the node can remember it and
+    /// not recover it again when the transaction is built into a block).
+    pub fn add_raw_recovered(
+        &self,
+        raw: &[u8],
+        state: &dyn PoolState,
+        base_fee: u64,
+    ) -> Result<(B256, Address), PoolError> {
         let tx = decode_raw(raw, &self.config)?;
-        self.add_transaction(tx, state, base_fee)
+        if self.contains(tx.tx_hash()) {
+            return Err(PoolError::AlreadyKnown);
+        }
+        let valid = validate(tx, None, &self.config, self.chain_id, base_fee)?;
+        let sender = valid.sender;
+        Ok((self.insert_valid(valid, state, base_fee)?, sender))
     }
 
     /// Validates a decoded transaction (recovering its sender) and inserts it. Returns the hash.
