@@ -264,7 +264,7 @@ impl Engine {
         if self.payloads.get(&id).is_none() {
             let payload = self.build(head, &head_header, &request)?;
             self.executed
-                .insert(payload.block.hash, Arc::new(payload.block.clone()));
+                .insert(payload.block.hash, payload.block.clone());
             self.payloads.insert(id, Arc::new(payload));
         }
         Ok(ForkchoiceUpdated::new(valid).with_payload_id(id))
@@ -414,7 +414,7 @@ impl Engine {
         }
         Ok(BuiltPayload {
             block_value: block_value(&built.block),
-            block: built.block,
+            block: Arc::new(built.block),
             requests: built.requests,
         })
     }

@@ -6,6 +6,7 @@ use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
 use alloy_rpc_types_engine::{PayloadAttributes, PayloadId};
 use fastevm_executor::SenderCache;
 use fastevm_storage::ExecutedBlock;
+use std::sync::Arc;
 
 /// What a `forkchoiceUpdated` with attributes asks for: the standard attributes plus FastEVM's
 /// extension (Optimism op-node's field names): an ordered transaction list, and whether the pool
@@ -76,8 +77,8 @@ impl PayloadRequest {
 /// A block built for `engine_getPayload`.
 #[derive(Debug, Clone)]
 pub struct BuiltPayload {
-    /// The executed block.
-    pub block: ExecutedBlock,
+    /// The executed block (shared with the engine's executed-block cache, not copied).
+    pub block: Arc<ExecutedBlock>,
     /// EIP-7685 requests (Prague).
     pub requests: Requests,
     /// Fees the fee recipient earns (priority fees), the payload's `blockValue`.
