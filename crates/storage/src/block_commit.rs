@@ -342,24 +342,29 @@ impl ChainStore {
     /// Updates cached canonical state after a backward move over a block (caller holds the state
     /// lock).
     fn cache_undo(&self, diff: &StateDiff) {
-        for account in &diff.accounts {
-            self.cache.accounts.insert(account.address, account.before);
-            for slot in &account.storage {
-                self.cache
-                    .storage
-                    .insert((account.address, slot.slot), slot.before);
-            }
-        }
+        self.cache_set(diff, false);
     }
 
     /// Updates cached canonical state after a forward move (caller holds the state lock).
     fn cache_apply(&self, diff: &StateDiff) {
+        self.cache_set(diff, true);
+    }
+
+    /// Sets every account and slot `diff` touches to its value after (`forward`) or before the
+    /// block.
+    fn cache_set(&self, diff: &StateDiff, forward: bool) {
         for account in &diff.accounts {
-            self.cache.accounts.insert(account.address, account.after);
+            let value = if forward {
+                account.after
+            } else {
+                account.before
+            };
+            self.cache.accounts.insert(account.address, value);
             for slot in &account.storage {
+                let value = if forward { slot.after } else { slot.before };
                 self.cache
                     .storage
-                    .insert((account.address, slot.slot), slot.after);
+                    .insert((account.address, slot.slot), value);
             }
         }
     }
