@@ -3,6 +3,7 @@
 //! The root is computed incrementally: only the storage tries of accounts whose storage changed
 //! and the account-trie paths of changed accounts are rewritten (`fastevm_trie::apply_changes`),
 //! so the work is proportional to the keys the block touched, never to the size of the state.
+//! Large updates of one trie run on two threads (`fastevm_trie::apply_changes_parallel`).
 
 use crate::{state_db::StateAtBlock, ExecutorError};
 use alloy_primitives::{keccak256, Bytes, B256, U256};
@@ -101,7 +102,7 @@ pub fn bundle_to_diff(
 /// Applies `diff` to the state trie rooted at `parent_root`: rewrites the storage tries of the
 /// changed accounts (setting their `after.storage_root`), then the account trie.
 pub fn apply_diff(
-    store: &impl NodeStore,
+    store: &(impl NodeStore + Sync),
     parent_root: B256,
     diff: &mut StateDiff,
 ) -> Result<StateRootUpdate, ExecutorError> {
@@ -130,7 +131,7 @@ pub fn apply_diff(
             after.storage_root = if changes.is_empty() {
                 base
             } else {
-                let update = fastevm_trie::apply_changes(store, base, changes)?;
+                let update = fastevm_trie::apply_changes_parallel(store, base, changes)?;
                 nodes.extend(update.new_nodes);
                 update.root
             };
@@ -146,7 +147,7 @@ pub fn apply_diff(
     let state_root = if account_changes.is_empty() {
         parent_root
     } else {
-        let update = fastevm_trie::apply_changes(store, parent_root, account_changes)?;
+        let update = fastevm_trie::apply_changes_parallel(store, parent_root, account_changes)?;
         nodes.extend(update.new_nodes);
         update.root
     };

@@ -5,7 +5,7 @@
 //! ever committed stays readable as long as its nodes are kept (archive mode: nothing is
 //! deleted). [`apply_changes`] updates a trie in one pass over the sorted changed keys and reads
 //! only the nodes on their paths; it returns the new root and the new nodes, which the caller
-//! persists.
+//! persists. [`apply_changes_parallel`] does the same on two threads for large batches.
 //!
 //! What this crate is not: it does not hash keys (callers pass `keccak(address)` /
 //! `keccak(slot)`), does not encode accounts, and does no I/O of its own — storage sits behind
@@ -14,6 +14,7 @@
 mod build;
 mod error;
 mod node;
+mod parallel;
 mod read;
 mod store;
 mod update;
@@ -24,6 +25,7 @@ mod test_utils;
 pub use alloy_trie::EMPTY_ROOT_HASH;
 pub use build::build_from_leaves;
 pub use error::TrieError;
+pub use parallel::{apply_changes_parallel, PARALLEL_MIN_CHANGES};
 pub use read::{get, proof};
 pub use store::{MemoryNodeStore, NodeStore, OverlayNodeStore};
 pub use update::{apply_changes, TrieUpdate};

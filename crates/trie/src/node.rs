@@ -103,7 +103,7 @@ impl Node {
 
 impl Child {
     /// The reference a parent stores for this child, encoding (and recording) it if built.
-    fn into_reference(self, new_nodes: &mut Vec<(B256, Bytes)>) -> RlpNode {
+    pub(crate) fn into_reference(self, new_nodes: &mut Vec<(B256, Bytes)>) -> RlpNode {
         match self {
             Self::Stored(reference) => reference,
             Self::Built(node) => {

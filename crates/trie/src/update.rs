@@ -65,31 +65,33 @@ pub fn apply_changes<S: NodeStore + ?Sized>(
     root: B256,
     changes: impl IntoIterator<Item = (B256, Option<Bytes>)>,
 ) -> Result<TrieUpdate, TrieError> {
-    let sorted: BTreeMap<B256, Option<Bytes>> = changes.into_iter().collect();
-    if sorted.is_empty() {
+    let changes = sorted_changes(changes);
+    if changes.is_empty() {
         return Ok(TrieUpdate::unchanged(root));
     }
-    let changes: Vec<Change> = sorted
+    let updater = Updater::new(store);
+    let root_node = updater.loader.root(root)?;
+    updater.apply(root, root_node, &changes)
+}
+
+/// Changes sorted by key, the last one of each key kept, empty values turned into deletions.
+pub(crate) fn sorted_changes(
+    changes: impl IntoIterator<Item = (B256, Option<Bytes>)>,
+) -> Vec<Change> {
+    let sorted: BTreeMap<B256, Option<Bytes>> = changes.into_iter().collect();
+    sorted
         .into_iter()
         .map(|(key, value)| Change {
             key: Nibbles::unpack(key),
             value: value.filter(|value| !value.is_empty()),
         })
-        .collect();
-    let updater = Updater {
-        loader: NodeLoader::new(store),
-    };
-    let root_node = updater.loader.root(root)?;
-    Ok(match updater.update(root_node, 0, &changes)? {
-        Outcome::Unchanged => TrieUpdate::unchanged(root),
-        Outcome::Changed(node) => TrieUpdate::from_root_node(node),
-    })
+        .collect()
 }
 
 /// One change at a full 64-nibble key; `None` deletes.
 #[derive(Debug)]
-struct Change {
-    key: Nibbles,
+pub(crate) struct Change {
+    pub(crate) key: Nibbles,
     value: Option<Bytes>,
 }
 
@@ -101,11 +103,31 @@ enum Outcome {
     Changed(Option<Node>),
 }
 
-struct Updater<'a, S: ?Sized> {
-    loader: NodeLoader<'a, S>,
+pub(crate) struct Updater<'a, S: ?Sized> {
+    pub(crate) loader: NodeLoader<'a, S>,
 }
 
-impl<S: NodeStore + ?Sized> Updater<'_, S> {
+impl<'a, S: NodeStore + ?Sized> Updater<'a, S> {
+    pub(crate) fn new(store: &'a S) -> Self {
+        Self {
+            loader: NodeLoader::new(store),
+        }
+    }
+
+    /// Applies `changes` (sorted, distinct, non-empty) to the trie whose root `root` decodes to
+    /// `root_node`.
+    pub(crate) fn apply(
+        &self,
+        root: B256,
+        root_node: Option<Node>,
+        changes: &[Change],
+    ) -> Result<TrieUpdate, TrieError> {
+        Ok(match self.update(root_node, 0, changes)? {
+            Outcome::Unchanged => TrieUpdate::unchanged(root),
+            Outcome::Changed(node) => TrieUpdate::from_root_node(node),
+        })
+    }
+
     /// Applies `changes` (sorted, distinct, all sharing their first `depth` nibbles) to the
     /// subtree rooted at `node`, which sits at `depth`.
     fn update(
@@ -209,7 +231,7 @@ impl<S: NodeStore + ?Sized> Updater<'_, S> {
     }
 
     /// Updates a child slot; returns the new slot content and whether it changed.
-    fn update_child(
+    pub(crate) fn update_child(
         &self,
         child: Option<Child>,
         depth: usize,
