@@ -20,27 +20,29 @@ pub struct ConsensusArgs {
     /// The execution node's Engine API (e.g. http://127.0.0.1:8551).
     #[arg(long = "execution-url")]
     pub execution_url: String,
-    /// The execution node's JWT secret file (hex, 32 bytes).
+    /// The execution node's JWT secret file (hex, 32 bytes): `fastevm node` writes it to
+    /// DATADIR/jwt.hex.
     #[arg(long = "jwt-secret")]
-    pub jwt_secret: PathBuf,
+    pub jwt_secret: Option<PathBuf>,
     /// Committee file (from `fastevm keygen`).
     #[arg(long)]
-    pub committee: PathBuf,
+    pub committee: Option<PathBuf>,
     /// This validator's file (from `fastevm keygen`): index, key, listen address, storage.
     #[arg(long = "node-config")]
-    pub node_config: PathBuf,
+    pub node_config: Option<PathBuf>,
     /// Name in logs.
     #[arg(long = "node-id")]
     pub node_id: Option<String>,
-    /// How often to poll the execution node's pool for new transactions (ms).
-    #[arg(long = "poll-interval", default_value_t = 50)]
-    pub poll_interval_ms: u64,
+    /// How often to poll the execution node's pool for new transactions: a duration (`50ms`,
+    /// `1s`); a bare number is milliseconds.
+    #[arg(long = "poll-interval", default_value = "50ms", value_parser = crate::duration_arg::millis)]
+    pub poll_interval: Duration,
     /// Retries of an Engine API call before the validator gives up.
     #[arg(long = "max-retries", default_value_t = 20)]
     pub max_retries: u32,
-    /// Timeout of one Engine API call (ms).
-    #[arg(long, default_value_t = 10_000)]
-    pub timeout: u64,
+    /// Timeout of one Engine API call: a duration (`30s`, `500ms`); a bare number is seconds.
+    #[arg(long, default_value = "10s", value_parser = crate::duration_arg::seconds)]
+    pub timeout: Duration,
     /// Make an empty block when no transaction arrived for this many milliseconds (0: blocks
     /// only when there are transactions). Must be the same on every validator.
     #[arg(long = "heartbeat-ms", default_value_t = 0)]
@@ -76,16 +78,17 @@ pub fn payload_rules(committee: &CommitteeFile, heartbeat_ms: u64) -> PayloadRul
 
 /// `fastevm consensus`: runs until interrupted or until the bridge fails.
 pub async fn run_consensus(args: ConsensusArgs) -> anyhow::Result<()> {
-    let committee_file = CommitteeFile::load(&args.committee)
-        .with_context(|| format!("reading {}", args.committee.display()))?;
-    let node_file = NodeConfigFile::load(&args.node_config)
-        .with_context(|| format!("reading {}", args.node_config.display()))?;
+    let (committee_path, node_config_path, jwt_path) = required_files(&args)?;
+    let committee_file = CommitteeFile::load(committee_path)
+        .with_context(|| format!("reading {}", committee_path.display()))?;
+    let node_file = NodeConfigFile::load(node_config_path)
+        .with_context(|| format!("reading {}", node_config_path.display()))?;
     let committee = committee_file.to_committee()?;
-    let secret = std::fs::read_to_string(&args.jwt_secret)
-        .with_context(|| format!("reading {}", args.jwt_secret.display()))?;
+    let secret = std::fs::read_to_string(jwt_path)
+        .with_context(|| format!("reading {}", jwt_path.display()))?;
     let secret = JwtSecret::from_hex(secret.trim())
-        .with_context(|| format!("JWT secret in {}", args.jwt_secret.display()))?;
-    let timeout = Duration::from_millis(args.timeout);
+        .with_context(|| format!("JWT secret in {}", jwt_path.display()))?;
+    let timeout = args.timeout;
     let client = RpcExecutionClient::new(&args.execution_url, secret.clone(), timeout)?;
     let rules = payload_rules(&committee_file, args.heartbeat_ms);
     let retry = RetryPolicy {
@@ -94,7 +97,7 @@ pub async fn run_consensus(args: ConsensusArgs) -> anyhow::Result<()> {
     };
     let mut bridge = ConsensusBridge::connect(client, rules, retry).await?;
     let feed_client = engine_http_client(&args.execution_url, secret, timeout)?;
-    let feed = RemotePoolFeed::spawn(feed_client, Duration::from_millis(args.poll_interval_ms));
+    let feed = RemotePoolFeed::spawn(feed_client, args.poll_interval);
     let config = node_file.validator_config()?;
     let (validator, mut commits) = ValidatorNode::start(
         config,
@@ -162,6 +165,29 @@ pub async fn run_consensus(args: ConsensusArgs) -> anyhow::Result<()> {
     };
     validator.shutdown().await?;
     outcome
+}
+
+/// The three files a validator needs, or an error saying how to make the missing ones.
+fn required_files(args: &ConsensusArgs) -> anyhow::Result<(&PathBuf, &PathBuf, &PathBuf)> {
+    let mut missing = Vec::new();
+    if args.committee.is_none() || args.node_config.is_none() {
+        missing.push(
+            "--committee and --node-config: make a committee with `fastevm keygen --nodes 4 --out \
+             keys` and pass --committee keys/committee.json --node-config keys/validator-N.json \
+             (N = this validator's index; one committee for all validators). For a whole local \
+             chain in one process, run `fastevm dev --nodes 4` instead",
+        );
+    }
+    if args.jwt_secret.is_none() {
+        missing.push(
+            "--jwt-secret: the execution node's secret file, DATADIR/jwt.hex of `fastevm node` \
+             (or the file given to its --authrpc.jwtsecret)",
+        );
+    }
+    match (&args.committee, &args.node_config, &args.jwt_secret) {
+        (Some(committee), Some(node_config), Some(jwt)) => Ok((committee, node_config, jwt)),
+        _ => bail!("missing {}", missing.join("; ")),
+    }
 }
 
 /// Flags of `fastevm keygen`.

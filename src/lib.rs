@@ -6,6 +6,7 @@ pub mod cli;
 pub mod consensus_cmd;
 pub mod dev;
 pub mod dev_genesis;
+pub mod duration_arg;
 pub mod execution;
 pub mod load;
 pub mod node;

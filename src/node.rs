@@ -28,7 +28,7 @@ pub struct NodeArgs {
     #[arg(long = "authrpc.addr", default_value = "127.0.0.1")]
     pub authrpc_addr: std::net::IpAddr,
     /// Engine API port (0 picks a free port; the bound address is printed).
-    #[arg(long = "authrpc.port", default_value_t = 8551)]
+    #[arg(long = "authrpc.port", visible_alias = "port", default_value_t = 8551)]
     pub authrpc_port: u16,
     /// JWT secret file (hex, 32 bytes); generated there if absent.
     #[arg(long = "authrpc.jwtsecret")]
@@ -46,6 +46,14 @@ pub struct NodeArgs {
     /// Serve WebSocket on its own port (same address as HTTP).
     #[arg(long = "ws.port")]
     pub ws_port: Option<u16>,
+    /// Most simultaneous WebSocket connections plus HTTP requests in flight on the public
+    /// JSON-RPC; further connections are refused (HTTP: 429).
+    #[arg(long = "http.max-connections", default_value_t = fastevm_rpc::DEFAULT_MAX_CONNECTIONS)]
+    pub http_max_connections: u32,
+    /// Most simultaneous WebSocket connections plus HTTP requests in flight on the Engine API;
+    /// further connections are refused (HTTP: 429).
+    #[arg(long = "authrpc.max-connections", default_value_t = fastevm_engine_rpc::DEFAULT_AUTH_MAX_CONNECTIONS)]
+    pub authrpc_max_connections: u32,
     /// Largest JSON-RPC request body (bytes).
     #[arg(long = "rpc.max-request-size", default_value_t = 15 * 1024 * 1024)]
     pub rpc_max_request_size: u32,
@@ -149,6 +157,7 @@ pub async fn start_node(args: &NodeArgs) -> anyhow::Result<RunningNode> {
         max_request_body_bytes: args.rpc_max_request_size,
         max_batch_len: args.rpc_max_batch,
         testing_api: args.rpc_testing,
+        max_connections: args.http_max_connections,
         ..RpcServerConfig::default()
     };
     let journal = args.txpool_journal_path();
@@ -172,6 +181,7 @@ pub async fn start_node(args: &NodeArgs) -> anyhow::Result<RunningNode> {
         jwt_secret.clone(),
         EngineRpc::new(engine.clone(), Some(metrics.clone())),
         Some(auth_methods),
+        args.authrpc_max_connections,
     )
     .await
     .context("starting the Engine API server")?;

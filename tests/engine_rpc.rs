@@ -12,7 +12,7 @@ use fastevm::{
 use fastevm_engine::Engine;
 use fastevm_engine_rpc::{
     engine_http_client, start_auth_server, ClientVersionV1, EngineApiClient, EngineHttpClient,
-    EngineRpc, FastPayloadAttributes, JwtSecret,
+    EngineRpc, FastPayloadAttributes, JwtSecret, DEFAULT_AUTH_MAX_CONNECTIONS,
 };
 use fastevm_executor::{init_genesis, Blockchain, ChainSpec};
 use fastevm_storage::{ChainStore, StoreOptions};
@@ -41,6 +41,7 @@ async fn node() -> Node {
         secret.clone(),
         EngineRpc::new(engine.clone(), None),
         None,
+        DEFAULT_AUTH_MAX_CONNECTIONS,
     )
     .await
     .unwrap();

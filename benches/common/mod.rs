@@ -12,7 +12,7 @@ use fastevm::{dev_genesis::dev_genesis, test_utils::indexed_signer};
 use fastevm_engine::Engine;
 use fastevm_engine_rpc::{
     engine_http_client, start_auth_server, EngineApiClient, EngineHttpClient, EngineRpc,
-    FastPayloadAttributes, JwtSecret,
+    FastPayloadAttributes, JwtSecret, DEFAULT_AUTH_MAX_CONNECTIONS,
 };
 use fastevm_executor::{init_genesis, Blockchain, ChainSpec};
 use fastevm_storage::{ChainStore, StoreOptions};
@@ -69,6 +69,7 @@ pub async fn node(dir: &std::path::Path, genesis: &Genesis) -> BenchNode {
         secret.clone(),
         EngineRpc::new(engine.clone(), None),
         None,
+        DEFAULT_AUTH_MAX_CONNECTIONS,
     )
     .await
     .unwrap();

@@ -26,4 +26,4 @@ pub use client::{engine_http_client, EngineHttpClient, JwtClient, JwtClientLayer
 pub use engine_rpc::EngineRpc;
 pub use error::*;
 pub use jwt::{JwtError, JwtSecret};
-pub use server::{start_auth_server, MAX_REQUEST_BYTES};
+pub use server::{start_auth_server, DEFAULT_AUTH_MAX_CONNECTIONS, MAX_REQUEST_BYTES};

@@ -10,19 +10,25 @@ use std::net::SocketAddr;
 /// Largest request body the Engine API accepts (payloads with many transactions).
 pub const MAX_REQUEST_BYTES: u32 = 128 * 1024 * 1024;
 
+/// Default limit of simultaneous Engine API connections (`--authrpc.max-connections`).
+pub const DEFAULT_AUTH_MAX_CONNECTIONS: u32 = 1024;
+
 /// Starts the Engine API on `addr` (HTTP and WebSocket), every request authenticated with
 /// `secret`. `extra` methods (e.g. `eth_*` that consensus clients call on the auth port) are
-/// served behind the same authentication. Returns the handle and the bound address.
+/// served behind the same authentication. At most `max_connections` connections are open at
+/// once (further ones are refused). Returns the handle and the bound address.
 pub async fn start_auth_server(
     addr: SocketAddr,
     secret: JwtSecret,
     engine: EngineRpc,
     extra: Option<RpcModule<()>>,
+    max_connections: u32,
 ) -> std::io::Result<(ServerHandle, SocketAddr)> {
     let middleware = tower::ServiceBuilder::new().layer(JwtAuthLayer::new(secret));
     let config = ServerConfig::builder()
         .max_request_body_size(MAX_REQUEST_BYTES)
         .max_response_body_size(MAX_REQUEST_BYTES)
+        .max_connections(max_connections)
         .build();
     let server = ServerBuilder::with_config(config)
         .set_http_middleware(middleware)

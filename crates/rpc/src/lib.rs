@@ -63,7 +63,9 @@ pub use fees::{
 pub use filters::{FilterPoll, FilterRegistry, FILTER_TIMEOUT_SECS, MAX_BUFFERED_CHANGES};
 pub use net_web3::CLIENT_VERSION;
 pub use params::GethParam;
-pub use server::{rpc_module, start_rpc_server, RpcServerConfig, RpcServerHandle};
+pub use server::{
+    rpc_module, start_rpc_server, RpcServerConfig, RpcServerHandle, DEFAULT_MAX_CONNECTIONS,
+};
 pub use state::{MAX_PROOF_KEYS, MAX_STORAGE_VALUES};
 pub use testing::{next_gas_limit, GETH_GAS_CEILING};
 pub use txpool_types::{

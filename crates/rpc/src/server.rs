@@ -17,6 +17,9 @@ use jsonrpsee::{
 use std::{net::SocketAddr, time::Duration};
 use tokio::task::JoinHandle;
 
+/// Default limit of simultaneous public JSON-RPC connections per listener.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 2048;
+
 /// Settings of the public RPC server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RpcServerConfig {
@@ -56,7 +59,7 @@ impl Default for RpcServerConfig {
             max_request_body_bytes: 15 * 1024 * 1024,
             max_response_body_bytes: 160 * 1024 * 1024,
             max_batch_len: 1000,
-            max_connections: 500,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             max_subscriptions_per_connection: 1024,
             gas_cap: limits.gas_cap,
             max_logs_range: limits.max_logs_range,
