@@ -61,6 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let store = ChainStore::open(&datadir, StoreOptions::default())
                 .with_context(|| format!("opening database {}", datadir.display()))?;
             let block = init_genesis(&store, &genesis)?;
+            store.flush()?;
             println!("genesis hash: {}", block.hash);
             println!("state root:   {}", block.header.state_root);
             println!("chain id:     {}", genesis.config.chain_id);

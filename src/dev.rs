@@ -6,7 +6,7 @@ use crate::{
     consensus_cmd::payload_rules,
     dev_genesis::{dev_genesis_json, dev_signers, DEV_BALANCE_WEI},
     execution::{start_execution, ExecutionStack, TXPOOL_JOURNAL_FILE},
-    node::open_chain,
+    node::{open_chain, Durability},
     tx_feed::PoolFeed,
 };
 use alloy_primitives::{keccak256, Address};
@@ -17,6 +17,7 @@ use fastevm_consensus_node::{
     generate_local_committee, AcceptedTransactionsHook, CommitteeFile, NodeConfigFile, NodeHandle,
     ValidatorNode,
 };
+use fastevm_executor::SenderCache;
 use fastevm_rpc::RpcServerConfig;
 use std::{
     net::{IpAddr, SocketAddr},
@@ -45,9 +46,13 @@ pub struct DevArgs {
     /// only when there are transactions).
     #[arg(long = "heartbeat-ms", default_value_t = 0)]
     pub heartbeat_ms: u64,
-    /// fsync every block and consensus write.
+    /// fsync every block and consensus write. Implies --db.persist-every-block.
     #[arg(long = "db.sync")]
     pub db_sync: bool,
+    /// Write every block to disk before the bridge moves on (by default blocks are written by a
+    /// background thread; after a crash the bridge executes the lost commits again).
+    #[arg(long = "db.persist-every-block")]
+    pub db_persist_every_block: bool,
     /// Do not journal the transaction pools (by default each node keeps its pooled transactions
     /// in DATADIR/node-N/txpool.rlp and restores them at start).
     #[arg(long = "txpool.nojournal")]
@@ -140,10 +145,20 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
     let committee = committee_file.to_committee()?;
     let rules = payload_rules(&committee_file, args.heartbeat_ms);
 
+    // The validators of this process share one sender cache and one prefetch thread: a sender
+    // is a pure function of the signed transaction, so each transaction is recovered once per
+    // process (separate machines each recover it once).
+    let senders = SenderCache::default();
+    let prefetcher = senders.spawn_prefetcher();
     let mut nodes = Vec::new();
     for (i, (node_file, listener)) in node_files.iter().zip(listeners).enumerate() {
         let node_dir = args.datadir.join(format!("node-{i}"));
-        let chain = open_chain(&node_dir, Some(&genesis_path), args.db_sync)?;
+        let durability = Durability {
+            sync: args.db_sync,
+            persist_every_block: args.db_persist_every_block,
+        };
+        let chain = open_chain(&node_dir, Some(&genesis_path), durability)?
+            .with_sender_cache(senders.clone());
         let port =
             rpc_port(args.http_port, i).context("--http.port too high for this many nodes")?;
         let rpc = RpcServerConfig {
@@ -162,7 +177,7 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
         config.sync_writes = args.db_sync;
         // Peers' transactions are decoded and their senders recovered when their DAG block is
         // accepted, rounds before the commit that builds them into an EVM block.
-        let prefetcher = execution.engine.chain().sender_cache().spawn_prefetcher();
+        let prefetcher = prefetcher.clone();
         config.accepted_transactions = Some(AcceptedTransactionsHook(Arc::new(move |txs| {
             prefetcher.submit(txs.into_iter().map(|tx| tx.0).collect())
         })));
@@ -228,6 +243,9 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
         }
         if let Err(e) = execution.pool.rotate_journal() {
             tracing::warn!(error = %e, "could not rewrite the txpool journal");
+        }
+        if let Err(e) = execution.engine.chain().store().flush() {
+            tracing::warn!(error = %e, "could not write the newest blocks");
         }
     }
     outcome

@@ -12,7 +12,7 @@ use fastevm_engine_rpc::{start_auth_server, AuthEth, AuthEthApiServer, EngineRpc
 use fastevm_executor::{init_genesis, parse_genesis, Blockchain, ChainSpec};
 use fastevm_metrics::NodeMetrics;
 use fastevm_rpc::RpcServerConfig;
-use fastevm_storage::{ChainStore, MetaKey, StoreOptions};
+use fastevm_storage::{ChainStore, MetaKey, Persistence, StoreOptions};
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 /// Flags of `fastevm node` (named as reth's).
@@ -67,9 +67,14 @@ pub struct NodeArgs {
     /// Name of this node in logs (e.g. in a devnet).
     #[arg(long = "node-id")]
     pub node_id: Option<String>,
-    /// fsync every block commit (survives power loss; slower).
+    /// fsync every block commit (survives power loss; slower). Implies --db.persist-every-block.
     #[arg(long = "db.sync")]
     pub db_sync: bool,
+    /// Write every block to disk before answering newPayload/forkchoiceUpdated. By default
+    /// blocks are served from memory at once and written by a background thread: a crash then
+    /// loses the newest few blocks (never part of one), which the consensus client sends again.
+    #[arg(long = "db.persist-every-block")]
+    pub db_persist_every_block: bool,
     /// Transaction pool journal: pooled transactions are kept there and restored at start
     /// (default DATADIR/txpool.rlp).
     #[arg(long = "txpool.journal", conflicts_with = "txpool_nojournal")]
@@ -109,17 +114,37 @@ pub struct RunningNode {
     _auth_server: jsonrpsee::server::ServerHandle,
 }
 
+/// How blocks reach the disk (`--db.sync`, `--db.persist-every-block`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Durability {
+    /// fsync every write.
+    pub sync: bool,
+    /// Write every block before answering (no background persistence).
+    pub persist_every_block: bool,
+}
+
+impl Durability {
+    fn store_options(self) -> StoreOptions {
+        StoreOptions {
+            sync_writes: self.sync,
+            persistence: if self.sync || self.persist_every_block {
+                Persistence::WriteThrough
+            } else {
+                Persistence::DEFAULT_BACKGROUND
+            },
+            ..StoreOptions::default()
+        }
+    }
+}
+
 /// Opens (initialising if needed) the database and its chain spec.
 pub fn open_chain(
     datadir: &std::path::Path,
     chain: Option<&PathBuf>,
-    sync: bool,
+    durability: Durability,
 ) -> anyhow::Result<Blockchain> {
     std::fs::create_dir_all(datadir).with_context(|| format!("creating {}", datadir.display()))?;
-    let options = StoreOptions {
-        sync_writes: sync,
-        ..StoreOptions::default()
-    };
+    let options = durability.store_options();
     let db = datadir.join("db");
     let store = ChainStore::open(&db, options)
         .with_context(|| format!("opening database {}", db.display()))?;
@@ -145,7 +170,11 @@ pub fn open_chain(
 
 /// Starts the node's services; they run until the returned value is dropped.
 pub async fn start_node(args: &NodeArgs) -> anyhow::Result<RunningNode> {
-    let chain = open_chain(&args.datadir, args.chain.as_ref(), args.db_sync)?;
+    let durability = Durability {
+        sync: args.db_sync,
+        persist_every_block: args.db_persist_every_block,
+    };
+    let chain = open_chain(&args.datadir, args.chain.as_ref(), durability)?;
     let head = chain.store().head_header()?;
     let metrics = NodeMetrics::new();
     metrics.head_number.set(head.number as i64);
@@ -238,6 +267,7 @@ pub async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
     if let Err(e) = node.execution.pool.rotate_journal() {
         tracing::warn!(error = %e, "could not rewrite the txpool journal");
     }
+    node.engine.chain().store().flush()?;
     Ok(())
 }
 

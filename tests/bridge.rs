@@ -426,3 +426,90 @@ async fn empty_commits_are_passed_over_until_the_heartbeat() {
     ));
     assert_eq!(engine.chain().store().head_header().unwrap().number, 3);
 }
+
+/// A client whose execution node can be swapped, as when the node restarts from its disk.
+struct RestartingClient(std::sync::Mutex<InProcessClient>);
+
+impl RestartingClient {
+    fn node(&self) -> InProcessClient {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl ExecutionClient for RestartingClient {
+    async fn head(&self) -> Result<HeadInfo, BridgeError> {
+        self.node().head().await
+    }
+    async fn forkchoice_updated(
+        &self,
+        state: ForkchoiceState,
+        request: Option<PayloadRequest>,
+    ) -> Result<ForkchoiceUpdated, BridgeError> {
+        self.node().forkchoice_updated(state, request).await
+    }
+    async fn get_payload(&self, id: PayloadId) -> Result<BuiltBlock, BridgeError> {
+        self.node().get_payload(id).await
+    }
+    async fn new_payload(&self, block: &BuiltBlock) -> Result<PayloadStatus, BridgeError> {
+        self.node().new_payload(block).await
+    }
+}
+
+#[tokio::test]
+async fn blocks_an_execution_node_lost_in_a_crash_are_executed_again() {
+    // Commit 4 carries nothing and makes no block.
+    let commits = commits_where(8, |k| k != 4);
+    let reference = engine(ChainStore::open("reference", StoreOptions::in_memory()).unwrap());
+    let mut reference_bridge = ConsensusBridge::connect(
+        InProcessClient::new(reference.clone()),
+        rules(),
+        fast_retry(),
+    )
+    .await
+    .unwrap();
+    for commit in &commits {
+        reference_bridge.execute(commit).await.unwrap();
+    }
+
+    let before_crash = engine(ChainStore::open("before", StoreOptions::in_memory()).unwrap());
+    let client = RestartingClient(std::sync::Mutex::new(InProcessClient::new(before_crash)));
+    let mut bridge = ConsensusBridge::connect(client, rules(), fast_retry())
+        .await
+        .unwrap();
+    for commit in &commits[..6] {
+        bridge.execute(commit).await.unwrap();
+    }
+    // The node restarts with only the blocks of commits 1 and 2 on its disk.
+    let restarted = engine(ChainStore::open("restarted", StoreOptions::in_memory()).unwrap());
+    let mut earlier = ConsensusBridge::connect(
+        InProcessClient::new(restarted.clone()),
+        rules(),
+        fast_retry(),
+    )
+    .await
+    .unwrap();
+    for commit in &commits[..2] {
+        earlier.execute(commit).await.unwrap();
+    }
+    *bridge.client().0.lock().unwrap() = InProcessClient::new(restarted.clone());
+
+    // Commit 7 finds its parent gone: commits 3–6 are executed again first.
+    let outcome = bridge.execute(&commits[6]).await.unwrap();
+    assert!(
+        matches!(outcome, CommitOutcome::Executed { .. }),
+        "{outcome:?}"
+    );
+    bridge.execute(&commits[7]).await.unwrap();
+    assert_eq!(bridge.last_executed_commit(), 8);
+    let (want, got) = (reference.chain().store(), restarted.chain().store());
+    assert_eq!(got.head_hash().unwrap(), want.head_hash().unwrap());
+    let head = want.head_header().unwrap().number;
+    assert!(head >= 5, "the commits made blocks");
+    for number in 0..=head {
+        assert_eq!(
+            got.canonical_hash(number).unwrap(),
+            want.canonical_hash(number).unwrap(),
+            "block {number}"
+        );
+    }
+}

@@ -1,9 +1,11 @@
-//! The `fastevm node` binary: Engine API on an ephemeral port, and after SIGKILL and restart the
-//! node keeps its head, safe and finalized blocks and goes on building on them.
+//! The `fastevm node` binary: Engine API on an ephemeral port. After SIGKILL and restart a node
+//! run with `--db.persist-every-block` keeps its head, safe and finalized blocks; a node writing
+//! blocks in the background (the default) restarts at one of the blocks it had accepted, whole.
+//! Both go on building.
 
 use alloy_primitives::{Address, B256, U64};
 use alloy_rpc_types_engine::{ForkchoiceState, PayloadAttributes, PayloadStatusEnum};
-use fastevm::test_utils::spawn_node;
+use fastevm::test_utils::spawn_node_with;
 use fastevm_engine_rpc::{
     engine_http_client, EngineApiClient, EngineHttpClient, FastPayloadAttributes, JwtSecret,
 };
@@ -15,11 +17,18 @@ use std::{
 };
 
 fn start(datadir: &Path, with_chain: bool) -> (Child, String) {
+    start_with(datadir, with_chain, &["--db.persist-every-block"])
+}
+
+fn start_with(datadir: &Path, with_chain: bool, flags: &[&str]) -> (Child, String) {
     let chain = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/genesis/dev.json"));
-    let node = spawn_node(
+    let node = spawn_node_with(
         Path::new(env!("CARGO_BIN_EXE_fastevm")),
         datadir,
         with_chain.then_some(chain),
+        0,
+        0,
+        flags,
     );
     (node.child, node.authrpc)
 }
@@ -160,4 +169,57 @@ async fn node_keeps_head_safe_and_finalized_across_sigkill() {
     assert_eq!(store.safe_hash().unwrap(), Some(blocks[5]));
     assert_eq!(store.finalized_hash().unwrap(), Some(blocks[3]));
     assert_eq!(store.head_header().unwrap().number, 6);
+}
+
+#[tokio::test]
+async fn node_writing_in_the_background_restarts_at_a_whole_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut node, addr) = start_with(dir.path(), true, &[]);
+    let c = client(&addr, dir.path());
+    let genesis = {
+        let store_view = fastevm_executor::genesis_block(
+            &fastevm::dev_genesis::dev_genesis(),
+            &fastevm_executor::ChainSpec::from_genesis(&fastevm::dev_genesis::dev_genesis())
+                .unwrap(),
+        )
+        .unwrap();
+        store_view.hash
+    };
+    let mut blocks = vec![genesis];
+    for t in 1..=40 {
+        let head = *blocks.last().unwrap();
+        blocks.push(build_on(&c, head, t).await);
+    }
+    node.kill().unwrap(); // SIGKILL, likely with blocks not yet on disk
+    node.wait().unwrap();
+    let head = {
+        let store = ChainStore::open(dir.path().join("db"), StoreOptions::default()).unwrap();
+        let head = store.head_header().unwrap();
+        let number = head.number as usize;
+        assert_eq!(
+            store.head_hash().unwrap(),
+            blocks[number],
+            "a block it accepted"
+        );
+        for (n, hash) in blocks.iter().enumerate().take(number + 1) {
+            assert_eq!(store.canonical_hash(n as u64).unwrap(), Some(*hash));
+        }
+        assert_eq!(store.canonical_hash(number as u64 + 1).unwrap(), None);
+        blocks[number]
+    };
+    let (mut node, addr) = start_with(dir.path(), false, &[]);
+    let c = client(&addr, dir.path());
+    assert_eq!(
+        c.forkchoice_updated_v3(fcs(head, head, head), None)
+            .await
+            .unwrap()
+            .payload_status
+            .status,
+        PayloadStatusEnum::Valid
+    );
+    let next = build_on(&c, head, 100).await;
+    node.kill().unwrap();
+    node.wait().unwrap();
+    let store = ChainStore::open(dir.path().join("db"), StoreOptions::default()).unwrap();
+    assert!(store.header(&next).unwrap().is_some() || store.head_hash().unwrap() == head);
 }

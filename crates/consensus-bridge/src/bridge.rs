@@ -10,7 +10,7 @@ use crate::{
 use alloy_primitives::B256;
 use alloy_rpc_types_engine::{ForkchoiceState, PayloadStatusEnum};
 use fastevm_consensus::commit::CommittedSubDag;
-use std::{future::Future, time::Duration};
+use std::{collections::VecDeque, future::Future, time::Duration};
 
 /// How transient failures (execution node unreachable) are retried.
 #[derive(Debug, Clone, Copy)]
@@ -51,6 +51,10 @@ pub enum CommitOutcome {
     PassedOver,
 }
 
+/// Commits kept after execution, to execute again those whose blocks the execution node loses
+/// in a crash (it writes blocks to disk in the background, a few behind its head).
+const COMMITS_KEPT_FOR_REPLAY: usize = 256;
+
 /// Drives one execution node from the ordered stream of commits.
 #[derive(Debug)]
 pub struct ConsensusBridge<C> {
@@ -59,6 +63,8 @@ pub struct ConsensusBridge<C> {
     retry: RetryPolicy,
     head: HeadInfo,
     last_executed: u64,
+    /// The latest commits handled, oldest first (at most [`COMMITS_KEPT_FOR_REPLAY`]).
+    recent: VecDeque<CommittedSubDag>,
 }
 
 impl<C: ExecutionClient> ConsensusBridge<C> {
@@ -78,6 +84,7 @@ impl<C: ExecutionClient> ConsensusBridge<C> {
             retry,
             head,
             last_executed,
+            recent: VecDeque::new(),
         })
     }
 
@@ -99,7 +106,70 @@ impl<C: ExecutionClient> ConsensusBridge<C> {
     }
 
     /// Turns `subdag` into the next canonical block.
+    ///
+    /// If the execution node no longer knows the head the bridge built last (it crashed before
+    /// writing its newest blocks and restarted), the bridge goes back to the node's head and
+    /// executes the lost commits again from the ones it kept, then this one.
     pub async fn execute(
+        &mut self,
+        subdag: &CommittedSubDag,
+    ) -> Result<CommitOutcome, BridgeError> {
+        let outcome = match self.execute_next(subdag).await {
+            Err(BridgeError::Syncing(lost)) => {
+                self.rewind(lost).await?;
+                self.execute_next(subdag).await
+            }
+            other => other,
+        }?;
+        if outcome != CommitOutcome::AlreadyExecuted {
+            if self.recent.len() == COMMITS_KEPT_FOR_REPLAY {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(subdag.clone());
+        }
+        Ok(outcome)
+    }
+
+    /// The execution node answered SYNCING for `lost`, a block it had accepted: moves the bridge
+    /// back to the node's head and executes the kept commits after it again. They make the same
+    /// blocks (a block is a function of its commit and its parent).
+    async fn rewind(&mut self, lost: B256) -> Result<(), BridgeError> {
+        let head = with_retry(self.retry, || self.client.head()).await?;
+        let persisted = decode_commit_marker(&head.extra_data).unwrap_or(0);
+        let kept_from = self.recent.front().map(|c| c.commit_index);
+        if persisted >= self.last_executed {
+            // Not behind: the node does not know the block for another reason.
+            return Err(BridgeError::Syncing(lost));
+        }
+        if kept_from.is_none_or(|first| first > persisted + 1) {
+            return Err(BridgeError::LostBlocks {
+                block: lost,
+                execution_commit: persisted,
+                bridge_commit: self.last_executed,
+            });
+        }
+        tracing::warn!(
+            lost = %lost,
+            execution_head = %head.hash,
+            from_commit = persisted + 1,
+            to_commit = self.last_executed,
+            "the execution node lost its newest blocks: executing their commits again"
+        );
+        self.head = head;
+        self.last_executed = persisted;
+        let replay: Vec<CommittedSubDag> = self
+            .recent
+            .iter()
+            .filter(|c| c.commit_index > persisted)
+            .cloned()
+            .collect();
+        for commit in &replay {
+            self.execute_next(commit).await?;
+        }
+        Ok(())
+    }
+
+    async fn execute_next(
         &mut self,
         subdag: &CommittedSubDag,
     ) -> Result<CommitOutcome, BridgeError> {

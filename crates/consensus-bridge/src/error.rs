@@ -37,6 +37,20 @@ pub enum BridgeError {
         /// What did not match.
         detail: String,
     },
+    /// The execution node lost blocks (a crash before they reached its disk) that the bridge
+    /// can no longer execute again: restart the validator, it replays commits from its store.
+    #[error(
+        "execution node no longer has block {block}: its head is at commit {execution_commit}, \
+         the bridge at {bridge_commit}, and the commits between are not kept"
+    )]
+    LostBlocks {
+        /// The block the node answered SYNCING for.
+        block: B256,
+        /// Commit index of the node's head.
+        execution_commit: u64,
+        /// Last commit the bridge handled.
+        bridge_commit: u64,
+    },
     /// A commit arrived out of order.
     #[error("commit {got} arrived but the next to execute is {expected}")]
     CommitGap {

@@ -82,6 +82,13 @@ impl Blockchain {
         }
     }
 
+    /// This chain sharing `senders` with others (validators of one process share one cache:
+    /// a sender is a pure function of the signed transaction).
+    pub fn with_sender_cache(mut self, senders: SenderCache) -> Self {
+        self.senders = senders;
+        self
+    }
+
     /// The senders this node already recovered (shared by every clone of this chain): the pool
     /// and payload decoding fill it, block import reads it.
     pub fn sender_cache(&self) -> &SenderCache {

@@ -1,15 +1,16 @@
-//! Writing blocks: everything one block writes lands in one atomic RocksDB `WriteBatch`, and so
-//! does every move of the canonical head (including reorganisations).
+//! Writing blocks: everything one block writes is one group of writes (readers see all of it at
+//! once, the disk gets it in one atomic RocksDB batch), and so is every move of the canonical
+//! head (including reorganisations).
 
 use crate::{
     codec::{block_number_key, encode_account, encode_u256, storage_key, TxLocation},
+    persistence::StagedWrites,
     ChainStore, MetaKey, StateDiff, StorageError, Table,
 };
 use alloy_consensus::{BlockBody, Header, ReceiptEnvelope, TxEnvelope};
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, Bytes, B256};
 use alloy_rlp::Encodable;
-use rocksdb::WriteBatch;
 use std::sync::Arc;
 
 /// A block's body and state diff: a block still held in memory, or read back from the store.
@@ -59,7 +60,7 @@ impl ChainStore {
     /// is kept as a side-branch block that a later [`ChainStore::set_canonical_head`] can adopt.
     /// All of it is one atomic write.
     pub fn commit_block(&self, block: &ExecutedBlock, canonical: bool) -> Result<(), StorageError> {
-        let mut batch = WriteBatch::default();
+        let mut batch = StagedWrites::default();
         self.put_block_data(&mut batch, block);
         let _guard = self.state_lock.write();
         if canonical {
@@ -78,13 +79,9 @@ impl ChainStore {
                 &block.body,
                 &block.diff,
             );
-            batch.put_cf(
-                self.cf(Table::Metadata),
-                MetaKey::Head.key(),
-                block.hash.as_slice(),
-            );
+            batch.put(Table::Metadata, MetaKey::Head.key(), block.hash.to_vec());
         }
-        self.write_batch(batch)?;
+        self.persist(batch)?;
         self.cache_block_data(block);
         if canonical {
             self.cache_apply(&block.diff);
@@ -94,12 +91,13 @@ impl ChainStore {
 
     /// Stores the genesis block of a fresh database: its state, header, canonical index and every
     /// chain pointer (head = safe = finalized = genesis), plus the chain configuration.
+    /// Returns once it is on disk, whatever the store's [`crate::Persistence`].
     pub fn commit_genesis(
         &self,
         block: &ExecutedBlock,
         chain_config_json: &[u8],
     ) -> Result<(), StorageError> {
-        let mut batch = WriteBatch::default();
+        let mut batch = StagedWrites::bulk();
         self.put_block_data(&mut batch, block);
         let _guard = self.state_lock.write();
         self.put_apply(
@@ -109,17 +107,21 @@ impl ChainStore {
             &block.body,
             &block.diff,
         );
-        let meta = self.cf(Table::Metadata);
         for key in [
             MetaKey::Genesis,
             MetaKey::Head,
             MetaKey::Safe,
             MetaKey::Finalized,
         ] {
-            batch.put_cf(meta, key.key(), block.hash.as_slice());
+            batch.put(Table::Metadata, key.key(), block.hash.to_vec());
         }
-        batch.put_cf(meta, MetaKey::ChainConfig.key(), chain_config_json);
-        self.write_batch(batch)?;
+        batch.put(
+            Table::Metadata,
+            MetaKey::ChainConfig.key(),
+            chain_config_json.to_vec(),
+        );
+        // A chain is never left without its genesis: on disk before returning.
+        self.persist_now(batch)?;
         self.cache.invalidate_state();
         Ok(())
     }
@@ -164,7 +166,7 @@ impl ChainStore {
             .ok_or(StorageError::MissingBlock(old_head))?
             .number;
 
-        let mut batch = WriteBatch::default();
+        let mut batch = StagedWrites::default();
         let mut removed = Vec::new();
         let mut undone = Vec::new();
         for number in (ancestor_number + 1..=old_head_number).rev() {
@@ -184,12 +186,8 @@ impl ChainStore {
             added.push(hash);
             applied.push(parts);
         }
-        batch.put_cf(
-            self.cf(Table::Metadata),
-            MetaKey::Head.key(),
-            new_head.as_slice(),
-        );
-        self.write_batch(batch)?;
+        batch.put(Table::Metadata, MetaKey::Head.key(), new_head.to_vec());
+        self.persist(batch)?;
         // The caches follow the flat state: undo newest first, then apply oldest first. Every key
         // a diff touches is set to its new value; keys no diff touches did not change.
         for parts in &undone {
@@ -224,32 +222,32 @@ impl ChainStore {
     }
 
     /// Block data that does not depend on canonicality.
-    fn put_block_data(&self, batch: &mut WriteBatch, block: &ExecutedBlock) {
+    fn put_block_data(&self, batch: &mut StagedWrites, block: &ExecutedBlock) {
         let key = block.hash.as_slice();
         let mut header = Vec::with_capacity(block.header.length());
         block.header.encode(&mut header);
-        batch.put_cf(self.cf(Table::Headers), key, header);
+        batch.put(Table::Headers, key, header);
         let mut body = Vec::with_capacity(block.body.length());
         block.body.encode(&mut body);
-        batch.put_cf(self.cf(Table::Bodies), key, body);
+        batch.put(Table::Bodies, key, body);
         let senders: Vec<u8> = block.senders.iter().flat_map(|a| a.0 .0).collect();
-        batch.put_cf(self.cf(Table::Senders), key, senders);
+        batch.put(Table::Senders, key, senders);
         let mut receipts = Vec::new();
         block.receipts.encode(&mut receipts);
-        batch.put_cf(self.cf(Table::Receipts), key, receipts);
-        batch.put_cf(self.cf(Table::StateDiffs), key, block.diff.encode());
+        batch.put(Table::Receipts, key, receipts);
+        batch.put(Table::StateDiffs, key, block.diff.encode());
         for (hash, code) in &block.diff.new_code {
-            batch.put_cf(self.cf(Table::Bytecode), hash.as_slice(), code);
+            batch.put(Table::Bytecode, hash.as_slice(), code.clone());
         }
         for (hash, node) in &block.trie_nodes {
-            batch.put_cf(self.cf(Table::TrieNodes), hash.as_slice(), node);
+            batch.put(Table::TrieNodes, hash.as_slice(), node.clone());
         }
     }
 
     /// Moves the flat state and canonical indexes forward over a block.
     fn put_apply(
         &self,
-        batch: &mut WriteBatch,
+        batch: &mut StagedWrites,
         hash: B256,
         number: u64,
         body: &BlockBody<TxEnvelope>,
@@ -261,20 +259,20 @@ impl ChainStore {
                 self.put_slot(batch, &account.address, &slot.slot, slot.after);
             }
         }
-        batch.put_cf(
-            self.cf(Table::CanonicalHashes),
-            block_number_key(number),
-            hash.as_slice(),
+        batch.put(
+            Table::CanonicalHashes,
+            &block_number_key(number),
+            hash.to_vec(),
         );
         for (index, tx) in body.transactions.iter().enumerate() {
             let loc = TxLocation {
                 block_number: number,
                 index: index as u32,
             };
-            batch.put_cf(
-                self.cf(Table::TxLocations),
+            batch.put(
+                Table::TxLocations,
                 tx.trie_hash().as_slice(),
-                loc.encode(),
+                loc.encode().to_vec(),
             );
         }
     }
@@ -282,7 +280,7 @@ impl ChainStore {
     /// Moves the flat state and canonical indexes back over a block.
     fn put_undo(
         &self,
-        batch: &mut WriteBatch,
+        batch: &mut StagedWrites,
         number: u64,
         body: &BlockBody<TxEnvelope>,
         diff: &StateDiff,
@@ -293,50 +291,46 @@ impl ChainStore {
                 self.put_slot(batch, &account.address, &slot.slot, slot.before);
             }
         }
-        batch.delete_cf(self.cf(Table::CanonicalHashes), block_number_key(number));
+        batch.delete(Table::CanonicalHashes, &block_number_key(number));
         for tx in &body.transactions {
-            batch.delete_cf(self.cf(Table::TxLocations), tx.trie_hash().as_slice());
+            batch.delete(Table::TxLocations, tx.trie_hash().as_slice());
         }
     }
 
     fn put_account(
         &self,
-        batch: &mut WriteBatch,
+        batch: &mut StagedWrites,
         address: &Address,
         account: Option<&alloy_trie::TrieAccount>,
     ) {
         match account {
-            Some(account) => batch.put_cf(
-                self.cf(Table::Accounts),
-                address.as_slice(),
-                encode_account(account),
-            ),
-            None => batch.delete_cf(self.cf(Table::Accounts), address.as_slice()),
+            Some(account) => {
+                batch.put(Table::Accounts, address.as_slice(), encode_account(account))
+            }
+            None => batch.delete(Table::Accounts, address.as_slice()),
         }
     }
 
     fn put_slot(
         &self,
-        batch: &mut WriteBatch,
+        batch: &mut StagedWrites,
         address: &Address,
         slot: &B256,
         value: alloy_primitives::U256,
     ) {
         let key = storage_key(address, slot);
         if value.is_zero() {
-            batch.delete_cf(self.cf(Table::Storage), key);
+            batch.delete(Table::Storage, &key);
         } else {
-            batch.put_cf(self.cf(Table::Storage), key, encode_u256(&value));
+            batch.put(Table::Storage, &key, encode_u256(&value));
         }
     }
 
-    /// Puts what a stored block wrote into the content-addressed caches: its header and the trie
-    /// nodes its state root created (the next block's root walks through them).
+    /// Puts the header of a stored block into the header cache. (The trie nodes its state root
+    /// created are cached once they are on disk, see [`ChainStore::persist`]; until then readers
+    /// find them among the staged writes.)
     fn cache_block_data(&self, block: &ExecutedBlock) {
         self.cache.headers.insert(block.hash, block.header.clone());
-        for (hash, node) in &block.trie_nodes {
-            self.cache.trie_nodes.insert(*hash, node.clone());
-        }
     }
 
     /// Updates cached canonical state after a backward move over a block (caller holds the state

@@ -35,6 +35,10 @@ pub enum StorageError {
     /// The database has no genesis yet.
     #[error("database is not initialised (no genesis); run `fastevm init` first")]
     NotInitialised,
+    /// Writing to disk in the background failed: nothing staged after the failure reaches the
+    /// disk, and the node must restart (it resumes from what was written).
+    #[error("persistence: {0}")]
+    Persistence(String),
     /// The trie could not be read.
     #[error("trie: {0}")]
     Trie(#[from] fastevm_trie::TrieError),

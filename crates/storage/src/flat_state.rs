@@ -7,6 +7,7 @@ use crate::{
 use alloy_primitives::{Address, B256, U256};
 use alloy_trie::TrieAccount;
 use rocksdb::{Direction, IteratorMode};
+use std::collections::BTreeMap;
 
 impl ChainStore {
     /// Account at the canonical head (`None` if it does not exist).
@@ -43,21 +44,45 @@ impl ChainStore {
     pub fn storage_slots(&self, address: &Address) -> Result<Vec<(B256, U256)>, StorageError> {
         let _guard = self.state_lock.read();
         let prefix = address.as_slice();
-        let iter = self.db.iterator_cf(
-            self.cf(Table::Storage),
-            IteratorMode::From(prefix, Direction::Forward),
-        );
-        let mut slots = Vec::new();
-        for item in iter {
-            let (key, value) = item?;
-            if !key.starts_with(prefix) {
-                break;
+        let read_disk = || -> Result<BTreeMap<B256, U256>, StorageError> {
+            let iter = self.db.iterator_cf(
+                self.cf(Table::Storage),
+                IteratorMode::From(prefix, Direction::Forward),
+            );
+            let mut slots = BTreeMap::new();
+            for item in iter {
+                let (key, value) = item?;
+                if !key.starts_with(prefix) {
+                    break;
+                }
+                slots.insert(slot_of(&key)?, decode_u256(&value)?);
             }
-            if key.len() != 52 {
-                return Err(StorageError::decode("storage", "key is not address ‖ slot"));
+            Ok(slots)
+        };
+        let slots = match &self.write_behind {
+            None => read_disk()?,
+            Some(write_behind) => {
+                // Staged writes not yet on disk override what the disk holds.
+                let (mut slots, staged) =
+                    write_behind.read_prefix(Table::Storage, prefix, read_disk)?;
+                for (key, value) in staged {
+                    let slot = slot_of(&key)?;
+                    match value {
+                        Some(value) => slots.insert(slot, decode_u256(&value)?),
+                        None => slots.remove(&slot),
+                    };
+                }
+                slots
             }
-            slots.push((B256::from_slice(&key[20..]), decode_u256(&value)?));
-        }
-        Ok(slots)
+        };
+        Ok(slots.into_iter().collect())
     }
+}
+
+/// The slot of a [`Table::Storage`] key (address ‖ slot).
+fn slot_of(key: &[u8]) -> Result<B256, StorageError> {
+    if key.len() != 52 {
+        return Err(StorageError::decode("storage", "key is not address ‖ slot"));
+    }
+    Ok(B256::from_slice(&key[20..]))
 }

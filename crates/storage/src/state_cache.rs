@@ -3,7 +3,7 @@
 //! Content-addressed entries (bytecode, trie nodes, headers by hash) never go stale. Account and
 //! storage entries describe the canonical head; the block writer updates them in place from each
 //! block's state diff (forward over added blocks, backward over reorganised-out ones) under the
-//! store's state lock, in the same critical section as the RocksDB write (see
+//! store's state lock, in the same critical section as staging the block's writes (see
 //! [`crate::ChainStore`]), so they stay warm across blocks.
 
 use crate::StoreOptions;

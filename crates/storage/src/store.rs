@@ -2,22 +2,26 @@
 
 use crate::{
     codec::{block_number_key, decode_b256, TxLocation},
+    persistence::{StagedWrites, WriteBehind},
     state_cache::StateCache,
-    MetaKey, StorageError, Table,
+    MetaKey, Persistence, StorageError, Table,
 };
 use alloy_consensus::{BlockBody, Header, ReceiptEnvelope, TxEnvelope};
 use alloy_primitives::{Address, Bytes, B256};
 use alloy_rlp::Decodable;
 use parking_lot::RwLock;
 use rocksdb::{ColumnFamilyDescriptor, Options, WriteBatch, WriteOptions, DB};
-use std::path::Path;
+use std::{path::Path, sync::Arc};
 
 /// Tuning of the store.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// fsync the write-ahead log on every block commit (survives power loss, slower).
-    /// Without it every commit is still atomic and survives a process crash.
+    /// fsync the write-ahead log on every write to disk (survives power loss, slower).
+    /// Without it every write is still atomic and survives a process crash.
     pub sync_writes: bool,
+    /// Whether blocks reach the disk before the call that stores them returns, or from a
+    /// background thread (readers see them at once either way).
+    pub persistence: Persistence,
     /// Entries of the account cache.
     pub account_cache_entries: u64,
     /// Entries of the storage-slot cache.
@@ -50,6 +54,7 @@ impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             sync_writes: false,
+            persistence: Persistence::DEFAULT_BACKGROUND,
             account_cache_entries: 1 << 20,
             storage_cache_entries: 1 << 21,
             blob_cache_bytes: 256 << 20,
@@ -63,10 +68,13 @@ impl Default for StoreOptions {
 /// trie nodes of every retained state root.
 ///
 /// Readers and the single block writer may use it concurrently. State reads go through a moka
-/// cache that is updated under the same lock as the RocksDB write, so a reader never sees a
-/// value that a committed block changed.
+/// cache that is updated under the same lock as the block's writes are staged, so a reader never
+/// sees a value that a committed block changed. With [`Persistence::Background`] every read
+/// looks at the staged writes not yet on disk before RocksDB.
 pub struct ChainStore {
-    pub(crate) db: DB,
+    /// Closed after `write_behind` has put everything staged on disk (fields drop in order).
+    pub(crate) write_behind: Option<WriteBehind>,
+    pub(crate) db: Arc<DB>,
     pub(crate) cache: StateCache,
     /// Held for reading by cached state reads and for writing while the canonical state changes.
     pub(crate) state_lock: RwLock<()>,
@@ -102,10 +110,21 @@ impl ChainStore {
         } else {
             path.as_ref().to_path_buf()
         };
-        let db = DB::open_cf_descriptors(&db_opts, path, cfs)?;
+        let db = Arc::new(DB::open_cf_descriptors(&db_opts, path, cfs)?);
+        let cache = StateCache::new(&options);
+        let write_behind = match options.persistence {
+            Persistence::WriteThrough => None,
+            Persistence::Background { max_pending } => Some(WriteBehind::start(
+                db.clone(),
+                options.sync_writes,
+                max_pending,
+                cache.trie_nodes.clone(),
+            )?),
+        };
         Ok(Self {
+            write_behind,
             db,
-            cache: StateCache::new(&options),
+            cache,
             state_lock: RwLock::new(()),
             options,
         })
@@ -117,16 +136,53 @@ impl ChainStore {
             .expect("every table is opened in ChainStore::open")
     }
 
-    /// Raw read of one key.
+    /// Raw read of one key: the newest staged value if it may not be on disk yet, else
+    /// RocksDB's.
     pub fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        if let Some(staged) = self
+            .write_behind
+            .as_ref()
+            .and_then(|w| w.lookup(table, key))
+        {
+            return Ok(staged.map(|value| value.to_vec()));
+        }
         Ok(self.db.get_cf(self.cf(table), key)?)
     }
 
-    pub(crate) fn write_batch(&self, batch: WriteBatch) -> Result<(), StorageError> {
+    /// Stores writes that belong together: readers see all of them from now on, and they reach
+    /// the disk in one atomic batch (before returning, or in the background; see
+    /// [`Persistence`]).
+    pub(crate) fn persist(&self, writes: StagedWrites) -> Result<(), StorageError> {
+        if let Some(write_behind) = &self.write_behind {
+            return write_behind.stage(writes);
+        }
+        self.write_now(writes)
+    }
+
+    /// Writes `writes` to disk before returning, after everything staged before them, whatever
+    /// the store's [`Persistence`] (the genesis: a bulk load no reader waits for).
+    pub(crate) fn persist_now(&self, writes: StagedWrites) -> Result<(), StorageError> {
+        self.flush()?;
+        self.write_now(writes)
+    }
+
+    fn write_now(&self, writes: StagedWrites) -> Result<(), StorageError> {
+        let mut batch = WriteBatch::default();
+        writes.add_to(&self.db, &mut batch);
         let mut opts = WriteOptions::default();
         opts.set_sync(self.options.sync_writes);
         self.db.write_opt(batch, &opts)?;
+        writes.cache_trie_nodes(&self.cache.trie_nodes);
         Ok(())
+    }
+
+    /// Waits until every write so far is on disk (a no-op for write-through stores). Dropping
+    /// the store does the same.
+    pub fn flush(&self) -> Result<(), StorageError> {
+        match &self.write_behind {
+            Some(write_behind) => write_behind.flush(),
+            None => Ok(()),
+        }
     }
 
     /// Reads a chain pointer or other metadata.
@@ -142,9 +198,9 @@ impl ChainStore {
 
     /// Writes metadata atomically on its own (not part of a block).
     pub fn put_meta(&self, key: MetaKey, value: &[u8]) -> Result<(), StorageError> {
-        let mut batch = WriteBatch::default();
-        batch.put_cf(self.cf(Table::Metadata), key.key(), value);
-        self.write_batch(batch)
+        let mut writes = StagedWrites::default();
+        writes.put(Table::Metadata, key.key(), value.to_vec());
+        self.persist(writes)
     }
 
     /// Hash of the genesis block, if the database is initialised.
@@ -170,11 +226,14 @@ impl ChainStore {
 
     /// Records the safe and finalized blocks of the latest forkchoice, atomically.
     pub fn set_safe_and_finalized(&self, safe: B256, finalized: B256) -> Result<(), StorageError> {
-        let mut batch = WriteBatch::default();
-        let cf = self.cf(Table::Metadata);
-        batch.put_cf(cf, MetaKey::Safe.key(), safe.as_slice());
-        batch.put_cf(cf, MetaKey::Finalized.key(), finalized.as_slice());
-        self.write_batch(batch)
+        let mut writes = StagedWrites::default();
+        writes.put(Table::Metadata, MetaKey::Safe.key(), safe.to_vec());
+        writes.put(
+            Table::Metadata,
+            MetaKey::Finalized.key(),
+            finalized.to_vec(),
+        );
+        self.persist(writes)
     }
 
     /// Header of any stored block.

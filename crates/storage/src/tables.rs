@@ -52,6 +52,11 @@ impl Table {
         Table::Metadata,
     ];
 
+    /// Position in [`Table::ALL`].
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
     /// The column family name.
     pub const fn name(self) -> &'static str {
         match self {
