@@ -4,18 +4,73 @@
 //! once: [`PoolFeed`] reads the pool in process (`fastevm dev`), [`RemotePoolFeed`] polls the
 //! execution node's authenticated port (`fastevm consensus`), which serves
 //! [`PoolFeedApiServer`] (`fastevm_pendingTransactions`). Both follow the pool's pending
-//! sequence numbers, so a transaction is offered once per feed whatever the polling rhythm.
+//! sequence numbers, so a transaction is offered once per feed whatever the polling rhythm — and
+//! offered again if it is still pending [`REOFFER_AFTER`] later: a commit whose transactions do
+//! not all fit its block leaves the rest out, and a proposal can be lost with its proposer.
 
-use alloy_primitives::{Bytes, U64};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{keccak256, Bytes, B256, U64};
 use fastevm_consensus::{Transaction, TransactionSource};
 use fastevm_txpool::TxPool;
 use jsonrpsee::{core::RpcResult, proc_macros::rpc};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
-use std::{collections::VecDeque, sync::Arc, time::Duration};
+use std::{
+    collections::VecDeque,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 /// Most transactions one `fastevm_pendingTransactions` call returns.
 pub const MAX_FEED_BATCH: u64 = 4096;
+
+/// A transaction offered this long ago and still pending is offered again.
+pub const REOFFER_AFTER: Duration = Duration::from_secs(1);
+
+/// The transactions a feed offered, oldest first, to offer again those the pool still holds as
+/// pending once they are older than `delay` (and forget the others).
+#[derive(Debug)]
+struct Reoffer {
+    offered: VecDeque<(B256, Instant)>,
+    delay: Duration,
+}
+
+impl Reoffer {
+    fn new(delay: Duration) -> Self {
+        Self {
+            offered: VecDeque::new(),
+            delay,
+        }
+    }
+
+    fn record(&mut self, hashes: impl IntoIterator<Item = B256>, now: Instant) {
+        self.offered
+            .extend(hashes.into_iter().map(|hash| (hash, now)));
+    }
+
+    /// Raw transactions offered at least `delay` before `now` and still pending, in the order
+    /// they were offered; they count as offered again at `now`.
+    fn due(&mut self, pool: &TxPool, now: Instant) -> Vec<Bytes> {
+        let mut again = Vec::new();
+        while let Some(&(hash, at)) = self.offered.front() {
+            if now.saturating_duration_since(at) < self.delay {
+                break;
+            }
+            self.offered.pop_front();
+            if let Some(tx) = pool.get(&hash).filter(|tx| tx.is_pending) {
+                again.push((hash, Bytes::from(tx.tx.encoded_2718())));
+            }
+        }
+        if !again.is_empty() {
+            tracing::debug!(
+                count = again.len(),
+                "offering again transactions still pending"
+            );
+        }
+        self.record(again.iter().map(|(hash, _)| *hash), now);
+        again.into_iter().map(|(_, raw)| raw).collect()
+    }
+}
 
 /// Pending transactions after a sequence number.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -43,6 +98,7 @@ pub trait PoolFeedApi {
 pub struct PoolFeedServer {
     pool: Arc<TxPool>,
     instance: u64,
+    reoffer: Arc<Mutex<Reoffer>>,
 }
 
 impl PoolFeedServer {
@@ -52,16 +108,25 @@ impl PoolFeedServer {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or_default();
-        Self { pool, instance }
+        Self {
+            pool,
+            instance,
+            reoffer: Arc::new(Mutex::new(Reoffer::new(REOFFER_AFTER))),
+        }
     }
 }
 
 impl PoolFeedApiServer for PoolFeedServer {
     fn pending_transactions(&self, after: U64, max: U64) -> RpcResult<PendingBatch> {
         let max = max.to::<u64>().min(MAX_FEED_BATCH) as usize;
+        let now = Instant::now();
+        let mut reoffer = self.reoffer.lock();
+        let mut batch = reoffer.due(&self.pool, now);
         let (transactions, next) = self.pool.pending_since(after.to(), max);
+        reoffer.record(transactions.iter().map(|(hash, _)| *hash), now);
+        batch.extend(transactions.into_iter().map(|(_, raw)| raw));
         Ok(PendingBatch {
-            transactions: transactions.into_iter().map(|(_, raw)| raw).collect(),
+            transactions: batch,
             next: U64::from(next),
             instance: U64::from(self.instance),
         })
@@ -104,28 +169,41 @@ pub struct PoolFeed {
     pool: Arc<TxPool>,
     cursor: u64,
     queue: VecDeque<Bytes>,
+    reoffer: Reoffer,
 }
 
 impl PoolFeed {
     /// Starts at the pool's first pending transaction.
     pub fn new(pool: Arc<TxPool>) -> Self {
+        Self::with_reoffer_delay(pool, REOFFER_AFTER)
+    }
+
+    fn with_reoffer_delay(pool: Arc<TxPool>, delay: Duration) -> Self {
         Self {
             pool,
             cursor: 0,
             queue: VecDeque::new(),
+            reoffer: Reoffer::new(delay),
         }
     }
 }
 
 impl TransactionSource for PoolFeed {
     fn next_transactions(&mut self, max_count: usize, max_bytes: usize) -> Vec<Transaction> {
+        let now = Instant::now();
+        let again = self.reoffer.due(&self.pool, now);
+        self.queue.extend(again);
         if self.queue.len() < max_count {
             let (transactions, next) = self.pool.pending_since(self.cursor, max_count);
             self.cursor = next;
             self.queue
                 .extend(transactions.into_iter().map(|(_, raw)| raw));
         }
-        take_within_limits(&mut self.queue, max_count, max_bytes)
+        let taken = take_within_limits(&mut self.queue, max_count, max_bytes);
+        // Offered when proposed, not when queued here.
+        self.reoffer
+            .record(taken.iter().map(|tx| keccak256(&tx.0)), now);
+        taken
     }
 }
 
@@ -187,6 +265,46 @@ impl TransactionSource for RemotePoolFeed {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloy_primitives::U256;
+    use fastevm_txpool::{
+        test_utils::{test_signer, MemoryState, TxBuilder, TEST_CHAIN_ID},
+        PoolConfig,
+    };
+
+    #[test]
+    fn transactions_still_pending_are_offered_again_after_the_delay() {
+        let pool = Arc::new(TxPool::new(PoolConfig::default(), TEST_CHAIN_ID));
+        let mut state = MemoryState::funded(1, U256::from(10u64).pow(U256::from(18)));
+        let signer = test_signer(0);
+        let txs: Vec<_> = (0..3)
+            .map(|nonce| TxBuilder::eip1559().nonce(nonce).sign(&signer))
+            .collect();
+        for tx in &txs {
+            pool.add_transaction(tx.clone(), &state, 7).unwrap();
+        }
+        let raw = |i: usize| Transaction(txs[i].encoded_2718());
+
+        let mut feed = PoolFeed::with_reoffer_delay(pool.clone(), Duration::from_millis(50));
+        assert_eq!(
+            feed.next_transactions(10, 1 << 20),
+            vec![raw(0), raw(1), raw(2)]
+        );
+        assert!(
+            feed.next_transactions(10, 1 << 20).is_empty(),
+            "offered once"
+        );
+        // Transaction 0 makes it into a block; 1 and 2 are left out and stay pending.
+        state.set_account(signer.address(), 1, U256::from(10u64).pow(U256::from(18)));
+        pool.on_new_head(&state, 7, vec![]);
+        std::thread::sleep(Duration::from_millis(60));
+        assert_eq!(feed.next_transactions(10, 1 << 20), vec![raw(1), raw(2)]);
+        assert!(feed.next_transactions(10, 1 << 20).is_empty());
+        // Once mined they are forgotten.
+        state.set_account(signer.address(), 3, U256::from(10u64).pow(U256::from(18)));
+        pool.on_new_head(&state, 7, vec![]);
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(feed.next_transactions(10, 1 << 20).is_empty());
+    }
 
     #[test]
     fn takes_within_count_and_bytes_and_drops_oversized() {
