@@ -145,8 +145,31 @@ async fn dev_chain_restores_what_was_not_mined() {
 
     let dev = spawn_dev(bin, dir.path(), 1);
     let rpc = JsonRpc::new(&dev.rpc[0]);
-    // The mined transaction is not readmitted; the queued one is back, still queued.
-    assert_eq!(status(&rpc).await, ("0x0".into(), "0x1".into()));
+    // The queued transaction is back, still queued. The mined one is mined (once): if its block
+    // was still waiting for the disk at the kill, the journal puts it back in the pool and the
+    // replayed commit mines it again, which takes it out.
+    let mut settled = (String::new(), String::new());
+    for _ in 0..300 {
+        settled = status(&rpc).await;
+        if settled == ("0x0".into(), "0x1".into()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(settled, ("0x0".into(), "0x1".into()));
+    let receipt: Value = rpc
+        .call("eth_getTransactionReceipt", vec![json!(mined)])
+        .await
+        .unwrap();
+    assert_eq!(receipt["status"], json!("0x1"));
+    let nonce: Value = rpc
+        .call(
+            "eth_getTransactionCount",
+            vec![json!(dev_signers()[0].address()), json!("latest")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(nonce, json!("0x1"), "executed exactly once");
     let content: Value = rpc.call("txpool_content", vec![]).await.unwrap();
     let sender = dev_signers()[0].address();
     assert_eq!(listed(&content, "queued", sender, 2), Some(queued));
