@@ -17,6 +17,54 @@ pub struct Cli {
     /// Log filter (error, warn, info, debug, trace, or a tracing filter).
     #[arg(long = "log-level", global = true, default_value = "info")]
     pub log_level: String,
+    /// Colour in logs: `auto` (only when stderr is a terminal), `always` or `never`.
+    #[arg(long, global = true, value_enum, default_value_t = LogColor::Auto)]
+    pub color: LogColor,
+    /// Log lines as text, or as one JSON object per line (for Loki and other collectors).
+    #[arg(long = "log-format", global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// When logs carry ANSI colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogColor {
+    /// Only on a terminal: files and pipes get plain text.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable text.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl Cli {
+    /// Installs the global log subscriber: stderr, filtered by `--log-level` (an invalid filter
+    /// falls back to `info`), coloured per `--color`, text or JSON per `--log-format`.
+    pub fn init_logging(&self) {
+        use std::io::IsTerminal;
+        let filter = tracing_subscriber::EnvFilter::try_new(&self.log_level)
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        let ansi = match self.color {
+            LogColor::Always => true,
+            LogColor::Never => false,
+            LogColor::Auto => std::io::stderr().is_terminal(),
+        };
+        let builder = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr);
+        match self.log_format {
+            LogFormat::Text => builder.with_ansi(ansi).init(),
+            LogFormat::Json => builder.json().with_ansi(false).init(),
+        }
+    }
 }
 
 /// Subcommands.
