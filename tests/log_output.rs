@@ -31,12 +31,14 @@ fn node_stderr(flags: &[&str]) -> String {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    for line in stdout.lines() {
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in stdout.by_ref() {
         if line.unwrap().starts_with("Engine API listening on") {
             break;
         }
     }
+    // Keep reading stdout: a node writing to a closed pipe would fail.
+    std::thread::spawn(move || stdout.for_each(drop));
     // The "execution node running" line follows the listeners.
     std::thread::sleep(std::time::Duration::from_millis(300));
     child.kill().unwrap();
