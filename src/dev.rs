@@ -176,11 +176,15 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
         let mut config = node_file.validator_config()?;
         config.sync_writes = args.db_sync;
         // Peers' transactions are decoded and their senders recovered when their DAG block is
-        // accepted, rounds before the commit that builds them into an EVM block.
-        let prefetcher = prefetcher.clone();
-        config.accepted_transactions = Some(AcceptedTransactionsHook(Arc::new(move |txs| {
-            prefetcher.submit(txs.into_iter().map(|tx| tx.0).collect())
-        })));
+        // accepted, rounds before the commit that builds them into an EVM block. The cache is
+        // shared, so validator 0 alone hands them over: it accepts every peer's block, and its
+        // own blocks' transactions were recovered when its pool admitted them.
+        if i == 0 {
+            let prefetcher = prefetcher.clone();
+            config.accepted_transactions = Some(AcceptedTransactionsHook(Arc::new(move |txs| {
+                prefetcher.submit(txs.into_iter().map(|tx| tx.0).collect())
+            })));
+        }
         let (validator, commits) = ValidatorNode::start_with_listener(
             config,
             committee.clone(),

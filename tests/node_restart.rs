@@ -56,6 +56,15 @@ fn attrs(timestamp: u64) -> FastPayloadAttributes {
     }
 }
 
+/// Hash of the dev chain's genesis block.
+fn dev_genesis_hash() -> B256 {
+    let genesis = fastevm::dev_genesis::dev_genesis();
+    let spec = fastevm_executor::ChainSpec::from_genesis(&genesis).unwrap();
+    fastevm_executor::genesis_block(&genesis, &spec)
+        .unwrap()
+        .hash
+}
+
 fn fcs(head: B256, safe: B256, finalized: B256) -> ForkchoiceState {
     ForkchoiceState {
         head_block_hash: head,
@@ -109,13 +118,7 @@ async fn node_keeps_head_safe_and_finalized_across_sigkill() {
             .unwrap();
         assert!(bodies.is_empty());
         // The genesis hash: FCU to an unknown hash is SYNCING; the dev genesis is known.
-        let dev = fastevm_executor::genesis_block(
-            &fastevm::dev_genesis::dev_genesis(),
-            &fastevm_executor::ChainSpec::from_genesis(&fastevm::dev_genesis::dev_genesis())
-                .unwrap(),
-        )
-        .unwrap();
-        dev.hash
+        dev_genesis_hash()
     };
     let mut blocks = vec![genesis];
     for t in 1..=5 {
@@ -176,16 +179,7 @@ async fn node_writing_in_the_background_restarts_at_a_whole_block() {
     let dir = tempfile::tempdir().unwrap();
     let (mut node, addr) = start_with(dir.path(), true, &[]);
     let c = client(&addr, dir.path());
-    let genesis = {
-        let store_view = fastevm_executor::genesis_block(
-            &fastevm::dev_genesis::dev_genesis(),
-            &fastevm_executor::ChainSpec::from_genesis(&fastevm::dev_genesis::dev_genesis())
-                .unwrap(),
-        )
-        .unwrap();
-        store_view.hash
-    };
-    let mut blocks = vec![genesis];
+    let mut blocks = vec![dev_genesis_hash()];
     for t in 1..=40 {
         let head = *blocks.last().unwrap();
         blocks.push(build_on(&c, head, t).await);
