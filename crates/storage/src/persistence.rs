@@ -11,9 +11,8 @@
 //! holds it, and only if no newer group staged the same key since, so a read never goes back in
 //! time.
 
-use crate::{StorageError, Table};
+use crate::{state_cache::NodeCache, StorageError, Table};
 use alloy_primitives::{Bytes, B256};
-use moka::sync::Cache;
 use parking_lot::{Condvar, Mutex, RwLock};
 use rocksdb::{WriteBatch, WriteOptions, DB};
 use std::{
@@ -110,8 +109,13 @@ impl StagedWrites {
         }
     }
 
+    /// Whether these are the writes of a bulk load.
+    pub(crate) fn is_bulk(&self) -> bool {
+        self.bulk
+    }
+
     /// Puts the trie nodes among the writes into `cache` (content-addressed: never stale).
-    pub(crate) fn cache_trie_nodes(&self, cache: &Cache<B256, Bytes>) {
+    pub(crate) fn cache_trie_nodes(&self, cache: &NodeCache) {
         if self.bulk {
             return;
         }
@@ -155,7 +159,7 @@ struct Shared {
     overlay: RwLock<Vec<HashMap<Bytes, Pending>>>,
     progress: Mutex<Progress>,
     progressed: Condvar,
-    trie_nodes: Cache<B256, Bytes>,
+    trie_nodes: NodeCache,
 }
 
 /// What the writer receives: a group to write, or `None` to write what it holds at once.
@@ -180,7 +184,7 @@ impl WriteBehind {
         db: Arc<DB>,
         sync: bool,
         max_pending: usize,
-        trie_nodes: Cache<B256, Bytes>,
+        trie_nodes: NodeCache,
     ) -> Result<Self, StorageError> {
         let (this, receiver) = Self::unstarted(db, sync, max_pending, trie_nodes);
         let shared = this.shared.clone();
@@ -219,7 +223,7 @@ impl WriteBehind {
         db: Arc<DB>,
         sync: bool,
         max_pending: usize,
-        trie_nodes: Cache<B256, Bytes>,
+        trie_nodes: NodeCache,
     ) -> (Self, Receiver<Job>) {
         let (sender, receiver) = sync_channel(max_pending.max(1));
         let shared = Arc::new(Shared {
@@ -379,8 +383,9 @@ impl Shared {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use moka::sync::Cache;
 
-    fn open() -> (Arc<DB>, Cache<B256, Bytes>) {
+    fn open() -> (Arc<DB>, NodeCache) {
         let mut options = rocksdb::Options::default();
         options.create_if_missing(true);
         options.create_missing_column_families(true);
@@ -391,7 +396,12 @@ mod tests {
             Table::ALL.iter().map(|t| t.name()),
         )
         .unwrap();
-        (Arc::new(db), Cache::new(100))
+        (
+            Arc::new(db),
+            Cache::builder()
+                .max_capacity(100)
+                .build_with_hasher(Default::default()),
+        )
     }
 
     fn on_disk(db: &DB, table: Table, key: &[u8]) -> Option<Vec<u8>> {

@@ -172,6 +172,14 @@ impl ChainStore {
         let mut opts = WriteOptions::default();
         opts.set_sync(self.options.sync_writes);
         self.db.write_opt(batch, &opts)?;
+        if writes.is_bulk() {
+            // A bulk load (a genesis of millions of accounts) fills the memtables: move them into
+            // table files now, so that neither the first blocks' reads (which search every
+            // memtable entry by entry) nor a restart (which replays them from the log) pay for it.
+            let cfs: Vec<_> = Table::ALL.iter().map(|t| self.cf(*t)).collect();
+            self.db
+                .flush_cfs_opt(&cfs, &rocksdb::FlushOptions::default())?;
+        }
         writes.cache_trie_nodes(&self.cache.trie_nodes);
         Ok(())
     }
@@ -332,6 +340,18 @@ impl ChainStore {
             self.cache.code.insert(*code_hash, code.clone());
         }
         Ok(code)
+    }
+
+    /// A trie node by hash if it is in memory: in the node cache, or staged by a block whose
+    /// writes are not on disk yet. Never reads the disk.
+    pub fn trie_node_in_memory(&self, hash: &B256) -> Option<Bytes> {
+        if let Some(node) = self.cache.trie_nodes.get(hash) {
+            return Some(node);
+        }
+        self.write_behind
+            .as_ref()
+            .and_then(|w| w.lookup(Table::TrieNodes, hash.as_slice()))
+            .flatten()
     }
 
     /// A trie node by hash.
