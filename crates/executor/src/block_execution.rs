@@ -5,6 +5,7 @@
 use crate::{
     state_db::StateAtBlock,
     state_root::{apply_diff, bundle_to_diff, StateRootUpdate},
+    trie_prefetch::{prefetch_while, Prefetch, PREFETCH_MIN_TXS},
     ChainSpec, ExecutorError, InvalidBlock,
 };
 use alloy_consensus::{transaction::Recovered, Eip658Value, Header, ReceiptEnvelope, TxEnvelope};
@@ -126,8 +127,63 @@ pub(crate) fn execute_transactions(
     policy: InvalidTxPolicy,
 ) -> Result<ExecutionOutcome, ExecutorError> {
     let started = std::time::Instant::now();
-    let parent_hash = header.parent_hash;
-    let parent_state = StateAtBlock::new(store, parent_hash)?;
+    let parent_state = StateAtBlock::new(store, header.parent_hash)?;
+    if parent_state.is_head() && transactions.len() >= PREFETCH_MIN_TXS {
+        prefetch_while(store, parent.state_root, |prefetch| {
+            let parent_state = parent_state.reporting_touches(prefetch.sink());
+            execute_on(
+                store,
+                spec,
+                parent,
+                header,
+                Run {
+                    body,
+                    transactions,
+                    policy,
+                    parent_state,
+                    started,
+                },
+                prefetch,
+            )
+        })
+    } else {
+        let run = Run {
+            body,
+            transactions,
+            policy,
+            parent_state,
+            started,
+        };
+        execute_on(store, spec, parent, header, run, &mut Prefetch::disabled())
+    }
+}
+
+/// One block's inputs to [`execute_on`].
+struct Run<'a, 'b> {
+    body: BodyParts<'a>,
+    transactions: Vec<(TxEnvelope, Address)>,
+    policy: InvalidTxPolicy,
+    parent_state: StateAtBlock<'b>,
+    started: std::time::Instant,
+}
+
+/// [`execute_transactions`] proper: executes, stops `prefetch` (execution's reads are over), then
+/// computes the state diff and root.
+fn execute_on(
+    store: &ChainStore,
+    spec: &ChainSpec,
+    parent: &Header,
+    header: &Header,
+    run: Run<'_, '_>,
+    prefetch: &mut Prefetch<'_>,
+) -> Result<ExecutionOutcome, ExecutorError> {
+    let Run {
+        body,
+        transactions,
+        policy,
+        parent_state,
+        started,
+    } = run;
     let mut state = State::builder()
         .with_database_ref(&parent_state)
         .with_bundle_update()
@@ -216,6 +272,7 @@ pub(crate) fn execute_transactions(
     }
     state.merge_transitions(BundleRetention::PlainState);
     let bundle = state.take_bundle();
+    prefetch.stop();
     let executed = std::time::Instant::now();
     let mut diff = bundle_to_diff(&bundle, &parent_state)?;
     let root = apply_diff(store, parent.state_root, &mut diff)?;

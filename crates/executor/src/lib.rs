@@ -20,6 +20,7 @@ pub mod header_validation;
 mod sender_recovery;
 mod state_db;
 mod state_root;
+mod trie_prefetch;
 mod tx_error;
 
 pub use block_execution::{ExecutionOutcome, ExecutionTimings, InvalidTxPolicy, SkippedTx};

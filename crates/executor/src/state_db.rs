@@ -3,7 +3,10 @@
 //! When the block is the canonical head, reads go to the flat state tables (one lookup, cached);
 //! for any other retained block (side branches, history) they walk that block's state trie.
 
-use crate::ExecutorError;
+use crate::{
+    trie_prefetch::{TouchSink, TouchedKey},
+    ExecutorError,
+};
 use alloy_primitives::{keccak256, map::HashMap, Address, B256, U256};
 use alloy_rlp::Decodable;
 use alloy_trie::{TrieAccount, EMPTY_ROOT_HASH, KECCAK_EMPTY};
@@ -36,6 +39,8 @@ pub struct StateAtBlock<'a> {
     block_is_canonical: bool,
     /// Storage roots of accounts already read from the trie.
     storage_roots: Mutex<HashMap<Address, B256>>,
+    /// Where flat reads are reported for trie prefetching, if anywhere.
+    touches: Option<TouchSink>,
 }
 
 impl<'a> StateAtBlock<'a> {
@@ -58,7 +63,22 @@ impl<'a> StateAtBlock<'a> {
             block_number: header.number,
             block_is_canonical,
             storage_roots: Mutex::new(HashMap::default()),
+            touches: None,
         })
+    }
+
+    /// Reports every account and slot read from the flat tables to `sink`, so that their trie
+    /// paths can be warmed before the state root is computed (see `crate::trie_prefetch`).
+    pub(crate) fn reporting_touches(mut self, sink: Option<TouchSink>) -> Self {
+        self.touches = sink;
+        self
+    }
+
+    fn touched(&self, key: TouchedKey) {
+        if let (Source::Flat, Some(sink)) = (self.source, &self.touches) {
+            // The prefetcher may have stopped; a lost hint costs nothing.
+            let _ = sink.send(key);
+        }
     }
 
     /// Whether reads go to the flat tables of the canonical head.
@@ -130,6 +150,7 @@ impl DatabaseRef for StateAtBlock<'_> {
     type Error = ExecutorError;
 
     fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
+        self.touched(TouchedKey::Account(address));
         Ok(self.trie_account(&address)?.map(|a| AccountInfo {
             balance: a.balance,
             nonce: a.nonce,
@@ -156,7 +177,9 @@ impl DatabaseRef for StateAtBlock<'_> {
         address: Address,
         index: StorageKey,
     ) -> Result<StorageValue, Self::Error> {
-        self.storage_value(&address, &B256::from(index))
+        let slot = B256::from(index);
+        self.touched(TouchedKey::Slot(address, slot));
+        self.storage_value(&address, &slot)
     }
 
     fn block_hash_ref(&self, number: u64) -> Result<B256, Self::Error> {
