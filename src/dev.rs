@@ -166,7 +166,7 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
             ..RpcServerConfig::default()
         };
         let journal = (!args.txpool_nojournal).then(|| node_dir.join(TXPOOL_JOURNAL_FILE));
-        let execution = start_execution(chain, Some(rpc), journal.as_deref()).await?;
+        let execution = start_execution(chain, Some(rpc), journal.as_deref(), None).await?;
         let bridge = ConsensusBridge::connect(
             InProcessClient::new(execution.engine.clone()),
             rules.clone(),

@@ -5,6 +5,7 @@
 use anyhow::Context;
 use fastevm_engine::Engine;
 use fastevm_executor::{header_validation::expected_base_fee, Blockchain};
+use fastevm_metrics::NodeMetrics;
 use fastevm_rpc::{start_rpc_server, HeadState, RpcContext, RpcServerConfig, RpcServerHandle};
 use fastevm_txpool::{PoolConfig, TxPool};
 use std::{path::Path, sync::Arc};
@@ -28,11 +29,13 @@ pub struct ExecutionStack {
 
 /// Starts the engine and pool over `chain`, and the public JSON-RPC server when `rpc` is given.
 /// With `txpool_journal`, the pool is restored from that file (pending transactions that were
-/// not mined before a crash or restart) and records its admissions there.
+/// not mined before a crash or restart) and records its admissions there. With `metrics`, the
+/// engine reports block timings, gas and the head, and the server counts and times calls.
 pub async fn start_execution(
     chain: Blockchain,
     rpc: Option<RpcServerConfig>,
     txpool_journal: Option<&Path>,
+    metrics: Option<&NodeMetrics>,
 ) -> anyhow::Result<ExecutionStack> {
     let store = chain.store().clone();
     let spec = chain.spec().clone();
@@ -77,9 +80,13 @@ pub async fn start_execution(
         None => TxPool::new(config, spec.chain_id),
     };
     let pool = Arc::new(pool);
-    let rpc_context =
+    let mut rpc_context =
         RpcContext::new(store, spec, pool.clone()).with_sender_cache(chain.sender_cache().clone());
     let engine = Arc::new(Engine::new(chain));
+    if let Some(metrics) = metrics {
+        rpc_context = rpc_context.with_metrics(metrics.clone());
+        engine.set_metrics(metrics.clone());
+    }
     engine.set_transaction_source(Arc::new(rpc_context.notifier()));
     let rpc = match rpc {
         Some(config) => Some(

@@ -190,7 +190,7 @@ pub async fn start_node(args: &NodeArgs) -> anyhow::Result<RunningNode> {
         ..RpcServerConfig::default()
     };
     let journal = args.txpool_journal_path();
-    let execution = start_execution(chain, Some(rpc), journal.as_deref()).await?;
+    let execution = start_execution(chain, Some(rpc), journal.as_deref(), Some(&metrics)).await?;
     let engine = execution.engine.clone();
     let mut auth_methods = AuthEth::new(engine.clone()).into_rpc().remove_context();
     auth_methods

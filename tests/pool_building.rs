@@ -33,7 +33,7 @@ async fn blocks_are_built_from_the_pool_by_default() {
         Arc::new(store),
         Arc::new(ChainSpec::from_genesis(&genesis).unwrap()),
     );
-    let stack = start_execution(chain, None, None).await.unwrap();
+    let stack = start_execution(chain, None, None, None).await.unwrap();
     let store = stack.engine.chain().store().clone();
     let head = store.head_header().unwrap();
     let base_fee = head.base_fee_per_gas.unwrap_or_default();

@@ -3,11 +3,12 @@
 //! SIGKILL and restarted: both recover, and every transaction is executed exactly once, in the
 //! same block, on all four nodes.
 
-use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{Address, Bytes, B256, U256};
+use alloy_primitives::{Address, B256, U256};
 use fastevm::{
-    dev_genesis::{dev_signers, DEV_CHAIN_ID},
-    test_utils::{free_port, sign_eip1559, spawn_consensus, spawn_node_on, JsonRpc, TxFees},
+    dev_genesis::dev_signers,
+    test_utils::{
+        consensus_args, free_port, send_dev_transfer, spawn_consensus, spawn_node_on, JsonRpc,
+    },
 };
 use fastevm_consensus_node::generate_local_committee;
 use serde_json::{json, Value};
@@ -73,16 +74,7 @@ fn start_validators(root: &Path) -> Vec<Validator> {
         let node = spawn_node_on(bin(), &datadir, Some(genesis()), authrpc_port, http_port);
         let config_path = root.join(format!("validator-{i}.json"));
         config.save(&config_path).unwrap();
-        let consensus_args = vec![
-            "--execution-url".into(),
-            format!("http://{}", node.authrpc),
-            "--jwt-secret".into(),
-            datadir.join("jwt.hex").display().to_string(),
-            "--committee".into(),
-            committee_path.display().to_string(),
-            "--node-config".into(),
-            config_path.display().to_string(),
-        ];
+        let consensus_args = consensus_args(&node.authrpc, &datadir, &committee_path, &config_path);
         let consensus = spawn_consensus(bin(), &consensus_args);
         validators.push(Validator {
             datadir,
@@ -101,24 +93,8 @@ fn rpc(v: &Validator) -> JsonRpc {
 }
 
 async fn send(rpc: &JsonRpc, sender: usize, nonce: u64) -> B256 {
-    let tx = sign_eip1559(
-        &dev_signers()[sender],
-        DEV_CHAIN_ID,
-        nonce,
-        Address::repeat_byte(0x20 + sender as u8),
-        U256::from(1 + nonce),
-        Bytes::new(),
-        TxFees {
-            max_fee_per_gas: 100_000_000_000,
-            ..TxFees::default()
-        },
-    );
-    rpc.call(
-        "eth_sendRawTransaction",
-        vec![json!(Bytes::from(tx.encoded_2718()))],
-    )
-    .await
-    .unwrap_or_else(|e| panic!("sender {sender} nonce {nonce}: {e}"))
+    let to = Address::repeat_byte(0x20 + sender as u8);
+    send_dev_transfer(rpc, sender, nonce, to, U256::from(1 + nonce)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -83,6 +83,27 @@ pub fn spawn_node_with(
     }
 }
 
+/// The arguments of `fastevm consensus` for the validator `node_config` of `committee`, driving
+/// the execution node whose Engine API is at `authrpc` and whose datadir (with its JWT secret)
+/// is `datadir`.
+pub fn consensus_args(
+    authrpc: &str,
+    datadir: &std::path::Path,
+    committee: &std::path::Path,
+    node_config: &std::path::Path,
+) -> Vec<String> {
+    vec![
+        "--execution-url".into(),
+        format!("http://{authrpc}"),
+        "--jwt-secret".into(),
+        datadir.join("jwt.hex").display().to_string(),
+        "--committee".into(),
+        committee.display().to_string(),
+        "--node-config".into(),
+        node_config.display().to_string(),
+    ]
+}
+
 /// Starts `bin consensus ARGS…` and waits until the validator listens.
 pub fn spawn_consensus(bin: &std::path::Path, args: &[String]) -> std::process::Child {
     use std::io::BufRead;
@@ -201,4 +222,32 @@ impl JsonRpc {
         }
         self.client.request(method, array).await
     }
+}
+
+/// Signs an EIP-1559 transfer of `value` wei from dev account `sender` (nonce `nonce`, fee cap
+/// 100 gwei) to `to`, sends it with `eth_sendRawTransaction` and returns its hash.
+pub async fn send_dev_transfer(
+    rpc: &JsonRpc,
+    sender: usize,
+    nonce: u64,
+    to: alloy_primitives::Address,
+    value: alloy_primitives::U256,
+) -> alloy_primitives::B256 {
+    use alloy_eips::eip2718::Encodable2718;
+    let tx = super::sign_eip1559(
+        &crate::dev_genesis::dev_signers()[sender],
+        crate::dev_genesis::DEV_CHAIN_ID,
+        nonce,
+        to,
+        value,
+        alloy_primitives::Bytes::new(),
+        super::TxFees {
+            max_fee_per_gas: 100_000_000_000,
+            ..super::TxFees::default()
+        },
+    );
+    let raw = alloy_primitives::Bytes::from(tx.encoded_2718());
+    rpc.call("eth_sendRawTransaction", vec![serde_json::json!(raw)])
+        .await
+        .unwrap_or_else(|e| panic!("sender {sender} nonce {nonce}: {e}"))
 }

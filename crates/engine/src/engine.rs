@@ -14,12 +14,15 @@ use alloy_rpc_types_engine::{
     PayloadStatusEnum,
 };
 use fastevm_executor::{
-    header_validation::expected_base_fee, BlockAttributes, Blockchain, ExecutorError,
+    header_validation::expected_base_fee, BlockAttributes, Blockchain, ExecutionTimings,
+    ExecutorError,
 };
+use fastevm_metrics::NodeMetrics;
 use fastevm_storage::ExecutedBlock;
 use moka::sync::Cache;
 use parking_lot::{Mutex, RwLock};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 /// Most bodies one `getPayloadBodiesBy*` call may ask for.
 pub const MAX_PAYLOAD_BODIES: u64 = 1024;
@@ -65,6 +68,8 @@ pub struct Engine {
     /// execute it twice, and moving the head onto them does not read them back from disk.
     executed: Cache<B256, Arc<ExecutedBlock>>,
     tx_source: RwLock<Option<Arc<dyn TransactionSource>>>,
+    /// Where block timings, gas and the head are reported, once plugged in.
+    metrics: OnceLock<NodeMetrics>,
     /// The engine's own OS thread, started at the first [`Engine::run`].
     thread: EngineThread,
 }
@@ -91,6 +96,7 @@ impl Engine {
                 .eviction_policy(moka::policy::EvictionPolicy::lru())
                 .build(),
             tx_source: RwLock::new(None),
+            metrics: OnceLock::new(),
             thread: EngineThread::default(),
         }
     }
@@ -109,6 +115,21 @@ impl Engine {
     /// Plugs in the transaction pool.
     pub fn set_transaction_source(&self, source: Arc<dyn TransactionSource>) {
         *self.tx_source.write() = Some(source);
+    }
+
+    /// Reports block execution, state-root and commit times, gas, transactions per block and
+    /// the head number to `metrics` from now on (the first call wins).
+    pub fn set_metrics(&self, metrics: NodeMetrics) {
+        let _ = self.metrics.set(metrics);
+    }
+
+    fn observe_execution(&self, timings: &ExecutionTimings) {
+        if let Some(m) = self.metrics.get() {
+            m.block_execution_seconds
+                .observe(timings.execute.as_secs_f64());
+            m.state_root_seconds
+                .observe(timings.state_root.as_secs_f64());
+        }
     }
 
     /// The chain.
@@ -166,8 +187,11 @@ impl Engine {
         }
         let executed = match self.executed.get(&hash) {
             Some(built) => built,
-            None => match self.chain.execute_block(&block) {
-                Ok(executed) => Arc::new(executed),
+            None => match self.chain.execute_block_timed(&block) {
+                Ok((executed, timings)) => {
+                    self.observe_execution(&timings);
+                    Arc::new(executed)
+                }
                 Err(ExecutorError::InvalidBlock(e)) => {
                     let record = InvalidBlockRecord {
                         latest_valid_hash: parent,
@@ -180,7 +204,12 @@ impl Engine {
                 Err(e) => return Err(EngineError::Internal(e.to_string())),
             },
         };
+        let started = Instant::now();
         store.commit_block(&executed, false)?;
+        if let Some(m) = self.metrics.get() {
+            m.block_commit_seconds
+                .observe(started.elapsed().as_secs_f64());
+        }
         self.executed.insert(hash, executed);
         Ok(PayloadStatus::new(PayloadStatusEnum::Valid, Some(hash)))
     }
@@ -228,6 +257,7 @@ impl Engine {
             let (removed, added) =
                 store.set_canonical_head_using(head, &|hash| self.executed.get(hash))?;
             tracing::info!(%head, number = head_header.number, removed = removed.len(), added = added.len(), "new head");
+            self.observe_head(head, head_header.number, &added)?;
             if let Some(source) = self.tx_source.read().clone() {
                 let known = |hashes: Vec<B256>| -> Vec<ChainBlock> {
                     hashes
@@ -268,6 +298,27 @@ impl Engine {
             self.payloads.insert(id, Arc::new(payload));
         }
         Ok(ForkchoiceUpdated::new(valid).with_payload_id(id))
+    }
+
+    /// Reports a head move: the new head's number and transactions, and the gas of the blocks
+    /// that joined the canonical chain.
+    fn observe_head(&self, head: B256, number: u64, added: &[B256]) -> Result<(), EngineError> {
+        let Some(m) = self.metrics.get() else {
+            return Ok(());
+        };
+        let store = self.chain.store();
+        for hash in added {
+            if let Some(header) = store.header(hash)? {
+                m.gas_total.inc_by(header.gas_used);
+            }
+        }
+        let transactions = match self.executed.get(&head) {
+            Some(block) => block.body.transactions.len(),
+            None => store.body(&head)?.map_or(0, |body| body.transactions.len()),
+        };
+        m.head_number.set(number as i64);
+        m.block_transactions.set(transactions as i64);
+        Ok(())
     }
 
     /// `engine_getPayload`: the payload built for `id`.
@@ -409,6 +460,7 @@ impl Engine {
                 }
                 other => EngineError::Internal(other.to_string()),
             })?;
+        self.observe_execution(&built.timings);
         for skipped in &built.skipped {
             tracing::debug!(index = skipped.index, hash = %skipped.hash, reason = %skipped.reason, "left out of payload");
         }

@@ -13,7 +13,8 @@ pub struct NodeMetrics {
     pub block_execution_seconds: Histogram,
     /// Seconds spent computing a block's state root.
     pub state_root_seconds: Histogram,
-    /// Seconds spent committing a block to RocksDB.
+    /// Seconds spent committing a block (staging its writes; the disk write follows in the
+    /// background unless every block is persisted at once).
     pub block_commit_seconds: Histogram,
     /// Gas executed, for gas/s as `rate(fastevm_gas_total[1m])`.
     pub gas_total: IntCounter,
@@ -35,7 +36,8 @@ pub struct NodeMetrics {
     pub consensus_round: IntGauge,
     /// Index of the last consensus commit executed.
     pub consensus_commit_index: IntGauge,
-    /// Seconds from a block's proposal to its commit (consensus commit latency).
+    /// Seconds from a commit's consensus timestamp (its leader block's) to its executed block,
+    /// by this machine's clock.
     pub commit_latency_seconds: Histogram,
 }
 
@@ -88,10 +90,10 @@ impl NodeMetrics {
                 "Block transaction execution time",
             ),
             state_root_seconds: seconds("state_root_seconds", "Block state root computation time"),
-            block_commit_seconds: seconds("block_commit_seconds", "Block database commit time"),
+            block_commit_seconds: seconds("block_commit_seconds", "Block commit time (staging its writes for the database)"),
             commit_latency_seconds: seconds(
                 "consensus_commit_latency_seconds",
-                "Consensus commit latency",
+                "Seconds from a commit's consensus timestamp (its leader block's) to its executed block",
             ),
             gas_total,
             head_number: gauge("head_number", "Canonical head block number"),

@@ -3,6 +3,7 @@
 
 use crate::{CanonicalNotifier, ChainEvents};
 use fastevm_executor::{ChainSpec, SenderCache};
+use fastevm_metrics::NodeMetrics;
 use fastevm_storage::ChainStore;
 use fastevm_txpool::TxPool;
 use std::sync::Arc;
@@ -21,6 +22,8 @@ pub struct RpcContext {
     /// Senders this node already recovered: the pool's admissions go in, so building and
     /// importing a block with these transactions does not recover them again.
     pub senders: SenderCache,
+    /// Where the public server counts and times calls (`None`: not counted).
+    pub metrics: Option<NodeMetrics>,
 }
 
 impl RpcContext {
@@ -32,7 +35,14 @@ impl RpcContext {
             pool,
             events: Arc::new(ChainEvents::new()),
             senders: SenderCache::default(),
+            metrics: None,
         }
+    }
+
+    /// Counts and times every public JSON-RPC call in `metrics`.
+    pub fn with_metrics(mut self, metrics: NodeMetrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Shares `senders` (the chain's, see `Blockchain::sender_cache`) with the pool's admissions.

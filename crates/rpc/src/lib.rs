@@ -19,6 +19,7 @@ mod api;
 mod block_id;
 mod blocks;
 mod call;
+mod call_metrics;
 mod capabilities;
 mod chain_config;
 mod context;

@@ -7,6 +7,7 @@ use crate::{
         DebugRawApiServer, DebugTraceApiServer, EthApiServer, EthPubSubApiServer, NetApiServer,
         TestingApiServer, TxpoolApiServer, Web3ApiServer,
     },
+    call_metrics::{CallMetrics, CallMetricsConfig},
     cors::AllowAnyOriginLayer,
     EthRpc, QueryLimits, RpcContext, RpcError,
 };
@@ -14,7 +15,7 @@ use jsonrpsee::{
     server::{BatchRequestConfig, ServerBuilder, ServerConfig, ServerHandle},
     RpcModule,
 };
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 use tokio::task::JoinHandle;
 
 /// Default limit of simultaneous public JSON-RPC connections per listener.
@@ -181,11 +182,15 @@ async fn listen(
     config: &RpcServerConfig,
     transport: Transport,
     module: RpcModule<()>,
+    call_metrics: Option<CallMetricsConfig>,
 ) -> Result<(ServerHandle, SocketAddr), RpcError> {
     let middleware =
         tower::ServiceBuilder::new().layer(AllowAnyOriginLayer::new(config.cors_allow_any_origin));
+    let rpc_middleware = jsonrpsee::core::middleware::RpcServiceBuilder::new()
+        .layer_fn(move |service| CallMetrics::new(service, call_metrics.clone()));
     let server = ServerBuilder::with_config(server_config(config, transport))
         .set_http_middleware(middleware)
+        .set_rpc_middleware(rpc_middleware)
         .build(addr)
         .await?;
     let bound = server.local_addr()?;
@@ -199,10 +204,20 @@ pub async fn start_rpc_server(
     ctx: RpcContext,
 ) -> Result<RpcServerHandle, RpcError> {
     let module = rpc_module(ctx.clone(), config.limits(), config.testing_api)?;
+    let call_metrics = ctx.metrics.clone().map(|metrics| CallMetricsConfig {
+        metrics,
+        served: Arc::new(module.method_names().collect()),
+    });
     let (servers, http_addr, ws_addr) = match config.ws_addr {
         None => {
-            let (server, bound) =
-                listen(config.http_addr, &config, Transport::Both, module).await?;
+            let (server, bound) = listen(
+                config.http_addr,
+                &config,
+                Transport::Both,
+                module,
+                call_metrics,
+            )
+            .await?;
             (vec![server], bound, bound)
         }
         Some(ws) => {
@@ -211,9 +226,11 @@ pub async fn start_rpc_server(
                 &config,
                 Transport::HttpOnly,
                 module.clone(),
+                call_metrics.clone(),
             )
             .await?;
-            let (ws, ws_bound) = listen(ws, &config, Transport::WsOnly, module).await?;
+            let (ws, ws_bound) =
+                listen(ws, &config, Transport::WsOnly, module, call_metrics).await?;
             (vec![http, ws], http_bound, ws_bound)
         }
     };
