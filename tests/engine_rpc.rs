@@ -3,8 +3,13 @@
 //! fresh one through `engine_newPayloadV4`, and a reorganisation.
 
 use alloy_eips::eip2718::Encodable2718;
+use alloy_eips::eip4895::Withdrawal;
+use alloy_genesis::Genesis;
 use alloy_primitives::{Address, Bytes, B256, U256, U64};
-use alloy_rpc_types_engine::{ForkchoiceState, PayloadAttributes, PayloadId, PayloadStatusEnum};
+use alloy_rpc_types_engine::{
+    ExecutionPayloadFieldV2, ExecutionPayloadInputV2, ForkchoiceState, PayloadAttributes,
+    PayloadId, PayloadStatusEnum,
+};
 use fastevm::{
     dev_genesis::{dev_genesis, dev_signers, DEV_CHAIN_ID},
     test_utils::{sign_eip1559, TxFees},
@@ -28,8 +33,11 @@ struct Node {
 }
 
 async fn node() -> Node {
-    let genesis = dev_genesis();
-    let store = ChainStore::open("engine-rpc", StoreOptions::in_memory()).unwrap();
+    node_on(dev_genesis(), "engine-rpc").await
+}
+
+async fn node_on(genesis: Genesis, name: &str) -> Node {
+    let store = ChainStore::open(name, StoreOptions::in_memory()).unwrap();
     init_genesis(&store, &genesis).unwrap();
     let engine = Arc::new(Engine::new(Blockchain::new(
         Arc::new(store),
@@ -411,4 +419,179 @@ async fn requests_without_a_valid_token_get_401_and_run_nothing() {
         .await
         .starts_with("HTTP/1.1 401"));
     assert_eq!(n.engine.chain().store().head_header().unwrap().number, 0);
+}
+
+/// The dev chain, but Paris at genesis and Shanghai from timestamp 2 (no Cancun, no Prague).
+fn shanghai_at_2() -> Genesis {
+    let mut genesis = dev_genesis();
+    genesis.config.shanghai_time = Some(2);
+    genesis.config.cancun_time = None;
+    genesis.config.prague_time = None;
+    genesis.config.osaka_time = None;
+    genesis.config.blob_schedule.clear();
+    genesis
+}
+
+/// PayloadAttributesV1 (`withdrawals: None`) or V2 (`Some`), with forced transactions.
+fn attributes_v2(
+    timestamp: u64,
+    withdrawals: Option<Vec<Withdrawal>>,
+    txs: Vec<Bytes>,
+) -> FastPayloadAttributes {
+    let mut a = attributes(timestamp, txs);
+    a.inner.withdrawals = withdrawals;
+    a.inner.parent_beacon_block_root = None;
+    a
+}
+
+/// FCUv2(attrs) → getPayloadV2 → newPayloadV2 → FCUv2; returns what newPayloadV2 was sent.
+async fn drive_v2(
+    c: &EngineHttpClient,
+    head: B256,
+    attrs: FastPayloadAttributes,
+) -> ExecutionPayloadInputV2 {
+    let updated = c
+        .forkchoice_updated_v2(fcs(head), Some(attrs))
+        .await
+        .unwrap();
+    assert_eq!(updated.payload_status.status, PayloadStatusEnum::Valid);
+    let envelope = c.get_payload_v2(updated.payload_id.unwrap()).await.unwrap();
+    let input = match envelope.execution_payload {
+        ExecutionPayloadFieldV2::V1(payload) => ExecutionPayloadInputV2 {
+            execution_payload: payload,
+            withdrawals: None,
+        },
+        ExecutionPayloadFieldV2::V2(payload) => ExecutionPayloadInputV2 {
+            execution_payload: payload.payload_inner,
+            withdrawals: Some(payload.withdrawals),
+        },
+    };
+    let status = c.new_payload_v2(input.clone()).await.unwrap();
+    assert_eq!(status.status, PayloadStatusEnum::Valid, "{status:?}");
+    let hash = input.execution_payload.block_hash;
+    assert_eq!(status.latest_valid_hash, Some(hash));
+    let updated = c.forkchoice_updated_v2(fcs(hash), None).await.unwrap();
+    assert_eq!(updated.payload_status.latest_valid_hash, Some(hash));
+    input
+}
+
+#[tokio::test]
+async fn v2_methods_run_a_chain_across_shanghai_and_replay_on_a_fresh_node() {
+    let n = node_on(shanghai_at_2(), "engine-rpc-v2").await;
+    let c = client(&n);
+    let genesis = n.engine.chain().store().head_hash().unwrap();
+    let recipient = Address::repeat_byte(0x77);
+
+    // Paris: V1 attributes and a V1 payload (no withdrawals) through the V2 methods.
+    let paris = drive_v2(&c, genesis, attributes_v2(1, None, vec![transfer(0)])).await;
+    assert!(paris.withdrawals.is_none());
+    assert_eq!(paris.execution_payload.transactions.len(), 1);
+
+    // Shanghai: V2 attributes with a withdrawal, which credits its address.
+    let withdrawal = Withdrawal {
+        index: 0,
+        validator_index: 9,
+        address: recipient,
+        amount: 5,
+    };
+    let shanghai = drive_v2(
+        &c,
+        paris.execution_payload.block_hash,
+        attributes_v2(2, Some(vec![withdrawal]), vec![transfer(1)]),
+    )
+    .await;
+    assert_eq!(shanghai.withdrawals, Some(vec![withdrawal]));
+    let store = n.engine.chain().store();
+    let head = store.head_header().unwrap();
+    assert_eq!(head.number, 2);
+    assert!(head.withdrawals_root.is_some());
+    assert_eq!(
+        store.account(&recipient).unwrap().unwrap().balance,
+        U256::from(5_000_000_000u64),
+        "5 gwei withdrawn"
+    );
+
+    // Each fork's payload shape only: a Shanghai payload without withdrawals, a Paris one with.
+    let mut without = shanghai.clone();
+    without.withdrawals = None;
+    assert_eq!(
+        code_of(c.new_payload_v2(without).await.unwrap_err()),
+        -32602
+    );
+    let mut with = paris.clone();
+    with.withdrawals = Some(vec![]);
+    assert_eq!(code_of(c.new_payload_v2(with).await.unwrap_err()), -32602);
+    // V1 attributes (no withdrawals) for a Shanghai block are invalid params.
+    let tip = shanghai.execution_payload.block_hash;
+    let err = c
+        .forkchoice_updated_v2(fcs(tip), Some(attributes_v2(3, None, vec![])))
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(err), -32602);
+
+    // The JSON a consensus client sees: getPayloadV2's envelope and newPayloadV2's status.
+    let token = || Some(n.secret.encode_token(fastevm_engine_rpc::jwt::unix_now()));
+    let updated = c
+        .forkchoice_updated_v2(fcs(tip), Some(attributes_v2(3, Some(vec![]), vec![])))
+        .await
+        .unwrap();
+    let id = updated.payload_id.unwrap();
+    let body =
+        format!(r#"{{"jsonrpc":"2.0","id":1,"method":"engine_getPayloadV2","params":["{id}"]}}"#);
+    let response = raw_post(n.addr, token(), &body).await;
+    let json: serde_json::Value =
+        serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    let result = &json["result"];
+    assert!(
+        result["blockValue"].as_str().unwrap().starts_with("0x"),
+        "{json}"
+    );
+    let payload = &result["executionPayload"];
+    for field in [
+        "parentHash",
+        "feeRecipient",
+        "stateRoot",
+        "receiptsRoot",
+        "logsBloom",
+        "prevRandao",
+        "blockNumber",
+        "gasLimit",
+        "gasUsed",
+        "timestamp",
+        "extraData",
+        "baseFeePerGas",
+        "blockHash",
+        "transactions",
+        "withdrawals",
+    ] {
+        assert!(
+            !payload[field].is_null(),
+            "executionPayload.{field} in {json}"
+        );
+    }
+    assert!(
+        payload.get("blobGasUsed").is_none(),
+        "no Cancun fields: {json}"
+    );
+    let body = format!(
+        r#"{{"jsonrpc":"2.0","id":2,"method":"engine_newPayloadV2","params":[{payload}]}}"#
+    );
+    let response = raw_post(n.addr, token(), &body).await;
+    let json: serde_json::Value =
+        serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(json["result"]["status"], "VALID", "{json}");
+    assert_eq!(json["result"]["latestValidHash"], payload["blockHash"]);
+    assert!(json["result"]["validationError"].is_null());
+
+    // A fresh node imports both blocks through newPayloadV2 and reaches the same head.
+    let fresh = node_on(shanghai_at_2(), "engine-rpc-v2-fresh").await;
+    let f = client(&fresh);
+    for input in [&paris, &shanghai] {
+        let status = f.new_payload_v2(input.clone()).await.unwrap();
+        assert_eq!(status.status, PayloadStatusEnum::Valid, "{status:?}");
+        let hash = input.execution_payload.block_hash;
+        let updated = f.forkchoice_updated_v2(fcs(hash), None).await.unwrap();
+        assert_eq!(updated.payload_status.status, PayloadStatusEnum::Valid);
+    }
+    assert_eq!(fresh.engine.chain().store().head_hash().unwrap(), tip);
 }
