@@ -73,6 +73,13 @@ mkdir -p "$rootfs/usr/local/bin" "$rootfs/bin" "$rootfs/etc" "$rootfs/data" "$ro
 chmod 1777 "$rootfs/tmp"
 cp -L "$binary" "$rootfs/usr/local/bin/fastevm"
 chmod 0755 "$rootfs/usr/local/bin/fastevm"
+# The release profile keeps full debug info for profiling (hundreds of MB); the image carries
+# the binary without it (symbols stay, so backtraces still name functions).
+if command -v strip >/dev/null; then
+    strip --strip-debug "$rootfs/usr/local/bin/fastevm"
+else
+    echo "build-image: no strip (package binutils): the image keeps the binary's debug info" >&2
+fi
 copy_libraries "$binary"
 
 cp -L "$busybox" "$rootfs/bin/busybox"
@@ -118,4 +125,5 @@ new_id=$(docker image inspect --format '{{.Id}}' "$tag")
 if [ -n "$old_id" ] && [ "$old_id" != "$new_id" ]; then
     docker image rm "$old_id" >/dev/null 2>&1 || true
 fi
-echo "build-image: built $tag ($new_id)" >&2
+size=$(docker image inspect --format '{{.Size}}' "$tag")
+echo "build-image: built $tag ($new_id): image $((size / 1000000)) MB, binary $(($(stat -c %s "$rootfs/usr/local/bin/fastevm") / 1000000)) MB in the image ($(($(stat -c %s "$binary") / 1000000)) MB as built)" >&2
