@@ -33,9 +33,10 @@ pub struct ConsensusArgs {
     /// Name in logs.
     #[arg(long = "node-id")]
     pub node_id: Option<String>,
-    /// How often to poll the execution node's pool for new transactions: a duration (`50ms`,
-    /// `1s`); a bare number is milliseconds.
-    #[arg(long = "poll-interval", default_value = "50ms", value_parser = crate::duration_arg::millis)]
+    /// Longest a request for new transactions waits on the execution node (a long poll: it
+    /// answers as soon as the node admits one), and the pause after a failed request: a duration
+    /// (`1s`, `500ms`); a bare number is milliseconds.
+    #[arg(long = "poll-interval", default_value = "1s", value_parser = crate::duration_arg::millis)]
     pub poll_interval: Duration,
     /// Retries of an Engine API call before the validator gives up.
     #[arg(long = "max-retries", default_value_t = 20)]
@@ -97,7 +98,8 @@ pub async fn run_consensus(args: ConsensusArgs) -> anyhow::Result<()> {
     };
     let mut bridge = ConsensusBridge::connect(client, rules, retry).await?;
     let feed_client = engine_http_client(&args.execution_url, secret, timeout)?;
-    let feed = RemotePoolFeed::spawn(feed_client, args.poll_interval);
+    // A long poll must answer well within the request timeout.
+    let feed = RemotePoolFeed::spawn(feed_client, args.poll_interval.min(timeout / 2));
     let config = node_file.validator_config()?;
     let (validator, mut commits) = ValidatorNode::start(
         config,

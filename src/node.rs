@@ -196,6 +196,7 @@ pub async fn start_node(args: &NodeArgs) -> anyhow::Result<RunningNode> {
     auth_methods
         .merge(
             PoolFeedServer::new(execution.pool.clone())
+                .with_changes(execution.rpc_context.events.pool_changes())
                 .into_rpc()
                 .remove_context(),
         )

@@ -1,9 +1,11 @@
 //! How pooled transactions reach consensus blocks.
 //!
 //! A consensus node proposes the pending transactions of its own execution node's pool, each
-//! once: [`PoolFeed`] reads the pool in process (`fastevm dev`), [`RemotePoolFeed`] polls the
+//! once: [`PoolFeed`] reads the pool in process (`fastevm dev`), [`RemotePoolFeed`] asks the
 //! execution node's authenticated port (`fastevm consensus`), which serves
-//! [`PoolFeedApiServer`] (`fastevm_pendingTransactions`). Both follow the pool's pending
+//! [`PoolFeedApiServer`] (`fastevm_pendingTransactions`) as a long poll: a request with nothing
+//! new to return waits until the pool admits a transaction (or its `wait` runs out), so a
+//! transaction reaches the validator as soon as it is admitted. Both follow the pool's pending
 //! sequence numbers, so a transaction is offered once per feed whatever the polling rhythm — and
 //! offered again if it is still pending [`REOFFER_AFTER`] later: a commit whose transactions do
 //! not all fit its block leaves the rest out, and a proposal can be lost with its proposer.
@@ -12,7 +14,10 @@ use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{keccak256, Bytes, B256, U64};
 use fastevm_consensus::{Transaction, TransactionSource};
 use fastevm_txpool::TxPool;
-use jsonrpsee::{core::RpcResult, proc_macros::rpc};
+use jsonrpsee::{
+    core::{async_trait, RpcResult},
+    proc_macros::rpc,
+};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use std::{
@@ -20,9 +25,16 @@ use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
+use tokio::sync::watch;
 
 /// Most transactions one `fastevm_pendingTransactions` call returns.
 pub const MAX_FEED_BATCH: u64 = 4096;
+
+/// The longest one `fastevm_pendingTransactions` call waits for new transactions.
+pub const MAX_FEED_WAIT: Duration = Duration::from_secs(10);
+
+/// The shortest wait a [`RemotePoolFeed`] asks for.
+pub const MIN_FEED_WAIT: Duration = Duration::from_millis(10);
 
 /// A transaction offered this long ago and still pending is offered again.
 pub const REOFFER_AFTER: Duration = Duration::from_secs(1);
@@ -88,9 +100,16 @@ pub struct PendingBatch {
 /// The pool feed on the execution node's authenticated port.
 #[rpc(server, client, namespace = "fastevm")]
 pub trait PoolFeedApi {
-    /// Transactions that became pending after sequence `after`, at most `max` of them.
+    /// Transactions that became pending after sequence `after`, at most `max` of them. With
+    /// `wait` (milliseconds, at most [`MAX_FEED_WAIT`]) and nothing to return yet, the answer
+    /// waits until the pool admits a transaction or `wait` has passed.
     #[method(name = "pendingTransactions")]
-    fn pending_transactions(&self, after: U64, max: U64) -> RpcResult<PendingBatch>;
+    async fn pending_transactions(
+        &self,
+        after: U64,
+        max: U64,
+        wait: Option<U64>,
+    ) -> RpcResult<PendingBatch>;
 }
 
 /// Serves [`PoolFeedApiServer`] from a pool.
@@ -99,6 +118,8 @@ pub struct PoolFeedServer {
     pool: Arc<TxPool>,
     instance: u64,
     reoffer: Arc<Mutex<Reoffer>>,
+    /// Signals that the pool may hold new pending transactions (absent: requests never wait).
+    changes: Option<watch::Receiver<u64>>,
 }
 
 impl PoolFeedServer {
@@ -112,24 +133,62 @@ impl PoolFeedServer {
             pool,
             instance,
             reoffer: Arc::new(Mutex::new(Reoffer::new(REOFFER_AFTER))),
+            changes: None,
+        }
+    }
+
+    /// Lets requests with a `wait` wait for `changes` (the RPC's pool-change signal,
+    /// `ChainEvents::pool_changes`) instead of answering empty at once.
+    pub fn with_changes(mut self, changes: watch::Receiver<u64>) -> Self {
+        self.changes = Some(changes);
+        self
+    }
+
+    fn batch(&self, after: u64, max: usize) -> PendingBatch {
+        let now = Instant::now();
+        let mut reoffer = self.reoffer.lock();
+        let mut batch = reoffer.due(&self.pool, now);
+        let (transactions, next) = self.pool.pending_since(after, max);
+        reoffer.record(transactions.iter().map(|(hash, _)| *hash), now);
+        batch.extend(transactions.into_iter().map(|(_, raw)| raw));
+        PendingBatch {
+            transactions: batch,
+            next: U64::from(next),
+            instance: U64::from(self.instance),
         }
     }
 }
 
+#[async_trait]
 impl PoolFeedApiServer for PoolFeedServer {
-    fn pending_transactions(&self, after: U64, max: U64) -> RpcResult<PendingBatch> {
+    async fn pending_transactions(
+        &self,
+        after: U64,
+        max: U64,
+        wait: Option<U64>,
+    ) -> RpcResult<PendingBatch> {
         let max = max.to::<u64>().min(MAX_FEED_BATCH) as usize;
-        let now = Instant::now();
-        let mut reoffer = self.reoffer.lock();
-        let mut batch = reoffer.due(&self.pool, now);
-        let (transactions, next) = self.pool.pending_since(after.to(), max);
-        reoffer.record(transactions.iter().map(|(hash, _)| *hash), now);
-        batch.extend(transactions.into_iter().map(|(_, raw)| raw));
-        Ok(PendingBatch {
-            transactions: batch,
-            next: U64::from(next),
-            instance: U64::from(self.instance),
-        })
+        let wait = Duration::from_millis(wait.map_or(0, |w| w.saturating_to::<u64>()));
+        let deadline = tokio::time::Instant::now() + wait.min(MAX_FEED_WAIT);
+        let mut changes = self.changes.clone();
+        if let Some(changes) = &mut changes {
+            // Seen before the pool is read: a transaction admitted after the read wakes the wait.
+            changes.borrow_and_update();
+        }
+        loop {
+            let batch = self.batch(after.to(), max);
+            if !batch.transactions.is_empty() || wait.is_zero() {
+                return Ok(batch);
+            }
+            let Some(changes) = changes.as_mut() else {
+                return Ok(batch);
+            };
+            match tokio::time::timeout_at(deadline, changes.changed()).await {
+                Ok(Ok(())) => continue,
+                // The wait ran out, or the pool's signal is gone (node shutting down).
+                _ => return Ok(batch),
+            }
+        }
     }
 }
 
@@ -208,16 +267,17 @@ impl TransactionSource for PoolFeed {
 }
 
 /// Proposes the pending transactions of an execution node reached over its authenticated port:
-/// a background task polls `fastevm_pendingTransactions` into a queue that blocks drain.
+/// a background task long-polls `fastevm_pendingTransactions` into a queue that blocks drain.
 #[derive(Debug, Clone)]
 pub struct RemotePoolFeed {
     queue: Arc<Mutex<VecDeque<Bytes>>>,
 }
 
 impl RemotePoolFeed {
-    /// Starts polling `client` every `interval`; the task ends when every clone of the feed is
-    /// dropped.
-    pub fn spawn<C>(client: C, interval: Duration) -> Self
+    /// Starts asking `client` for new transactions, each request waiting up to `wait` on the node
+    /// for one to arrive, and pausing `wait` after a failed request; the task ends when every
+    /// clone of the feed is dropped.
+    pub fn spawn<C>(client: C, wait: Duration) -> Self
     where
         C: PoolFeedApiClient + Send + Sync + 'static,
     {
@@ -226,15 +286,28 @@ impl RemotePoolFeed {
         tokio::spawn(async move {
             let mut cursor = 0u64;
             let mut instance = None;
-            let mut ticker = tokio::time::interval(interval);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // A zero wait would make every empty answer a busy loop.
+            let wait = wait.max(MIN_FEED_WAIT);
+            let wait_ms = U64::from(wait.as_millis() as u64);
             loop {
-                ticker.tick().await;
+                if weak.strong_count() == 0 {
+                    return;
+                }
+                let asked = tokio::time::Instant::now();
+                let answer = client
+                    .pending_transactions(
+                        U64::from(cursor),
+                        U64::from(MAX_FEED_BATCH),
+                        Some(wait_ms),
+                    )
+                    .await;
                 let Some(queue) = weak.upgrade() else { return };
-                match client
-                    .pending_transactions(U64::from(cursor), U64::from(MAX_FEED_BATCH))
-                    .await
-                {
+                if answer.as_ref().is_ok_and(|b| b.transactions.is_empty()) {
+                    // An empty answer should have waited; one that did not (a node that does not
+                    // long-poll) must not turn this loop into a busy one.
+                    tokio::time::sleep_until(asked + wait / 2).await;
+                }
+                match answer {
                     Ok(batch) if instance.is_some_and(|i| i != batch.instance) => {
                         // The execution node restarted: its sequence numbers start over.
                         tracing::info!(
@@ -248,7 +321,10 @@ impl RemotePoolFeed {
                         cursor = batch.next.to();
                         queue.lock().extend(batch.transactions);
                     }
-                    Err(e) => tracing::warn!(error = %e, "polling the execution node's pool"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "asking the execution node's pool");
+                        tokio::time::sleep(wait).await;
+                    }
                 }
             }
         });
@@ -304,6 +380,44 @@ mod tests {
         pool.on_new_head(&state, 7, vec![]);
         std::thread::sleep(Duration::from_millis(60));
         assert!(feed.next_transactions(10, 1 << 20).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_request_with_nothing_new_waits_for_the_next_admission() {
+        let pool = Arc::new(TxPool::new(PoolConfig::default(), TEST_CHAIN_ID));
+        let state = MemoryState::funded(1, U256::from(10u64).pow(U256::from(18)));
+        let (changed, changes) = watch::channel(0u64);
+        let server = PoolFeedServer::new(pool.clone()).with_changes(changes);
+        let first = TxBuilder::eip1559().nonce(0).sign(&test_signer(0));
+        pool.add_transaction(first.clone(), &state, 7).unwrap();
+        let batch = server
+            .pending_transactions(U64::ZERO, U64::from(10), Some(U64::from(60_000)))
+            .await
+            .unwrap();
+        assert_eq!(batch.transactions, vec![Bytes::from(first.encoded_2718())]);
+
+        // Nothing new: the request waits (here up to a minute) and answers with the next one.
+        let waiting = tokio::spawn({
+            let server = server.clone();
+            async move {
+                server
+                    .pending_transactions(batch.next, U64::from(10), Some(U64::from(60_000)))
+                    .await
+            }
+        });
+        tokio::task::yield_now().await;
+        let second = TxBuilder::eip1559().nonce(1).sign(&test_signer(0));
+        pool.add_transaction(second.clone(), &state, 7).unwrap();
+        changed.send_modify(|n| *n += 1);
+        let batch = waiting.await.unwrap().unwrap();
+        assert_eq!(batch.transactions, vec![Bytes::from(second.encoded_2718())]);
+
+        // Without `wait` an empty answer comes at once.
+        let empty = server
+            .pending_transactions(batch.next, U64::from(10), None)
+            .await
+            .unwrap();
+        assert!(empty.transactions.is_empty());
     }
 
     #[test]
