@@ -44,7 +44,7 @@ SERVICES ?=
 # `docker compose` (v2) when installed, else Debian's `docker-compose` (v1), as devnet.sh does.
 COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo 'docker compose' || echo docker-compose)
 # End-to-end tests (tests/*.rs) that start the binary, several nodes or the Docker devnet.
-INTEGRATION_TESTS ?= dev_chain node_restart pool_journal validator_restart web3_client docker_devnet
+INTEGRATION_TESTS ?= dev_chain node_restart pool_journal validator_restart metrics web3_client docker_devnet
 # The four-node tests: in-process dev chain, separate node/consensus processes, Docker devnet.
 MULTI_NODE_TESTS ?= dev_chain validator_restart docker_devnet
 # Arguments after `--` for the test binaries, e.g. TEST_ARGS=--nocapture.

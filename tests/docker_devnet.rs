@@ -8,7 +8,10 @@
 //! 2. with validator 1 stopped (`docker stop`) the other three keep committing; started again,
 //!    its execution node catches up to the same chain;
 //! 3. execution node 2 is SIGKILLed (`docker kill -s KILL`) while transactions flow and started
-//!    again: no block is lost or different (same hash at every height on every node);
+//!    again: no block is lost or different (same hash at every height on every node). The nodes
+//!    persist in the background (the default), so the killed node may lose blocks it had staged
+//!    but not yet written; it restarts from the last whole group on disk and its validator's bridge
+//!    executes the lost commits again;
 //! 4. validator 3 and its execution node are cut from the network (`docker network
 //!    disconnect`): the other three go on; reconnected, node 3 converges to the same chain.
 //!
