@@ -257,7 +257,10 @@ impl Engine {
             let (removed, added) =
                 store.set_canonical_head_using(head, &|hash| self.executed.get(hash))?;
             tracing::info!(%head, number = head_header.number, removed = removed.len(), added = added.len(), "new head");
-            self.observe_head(head, head_header.number, &added)?;
+            if let Err(e) = self.observe_head(head, head_header.number, &added) {
+                // Metrics never fail a head move that has happened.
+                tracing::warn!(error = %e, "reporting the new head to metrics");
+            }
             if let Some(source) = self.tx_source.read().clone() {
                 let known = |hashes: Vec<B256>| -> Vec<ChainBlock> {
                     hashes
