@@ -1,7 +1,10 @@
 //! `fastevm consensus` (a Mysticeti validator driving its execution node over the authenticated
 //! Engine API) and `fastevm keygen` (committee and validator files).
 
-use crate::{dev::validator_fee_recipient, tx_feed::RemotePoolFeed};
+use crate::{
+    dev::validator_fee_recipient,
+    tx_feed::{remote_sender_prefetch, RemotePoolFeed},
+};
 use anyhow::{bail, Context};
 use clap::Args;
 use fastevm_consensus_bridge::{
@@ -38,6 +41,12 @@ pub struct ConsensusArgs {
     /// (`1s`, `500ms`); a bare number is milliseconds.
     #[arg(long = "poll-interval", default_value = "1s", value_parser = crate::duration_arg::millis)]
     pub poll_interval: Duration,
+    /// Hand the transactions of every accepted peer DAG block to the execution node, which
+    /// recovers their senders before the commit that builds them into a block. Worth it when the
+    /// validator and its node have cores to spare between rounds (a machine each); on one small
+    /// machine shared by all validators it costs throughput (README, Benchmarks).
+    #[arg(long = "prefetch-senders")]
+    pub prefetch_senders: bool,
     /// Retries of an Engine API call before the validator gives up.
     #[arg(long = "max-retries", default_value_t = 20)]
     pub max_retries: u32,
@@ -97,10 +106,19 @@ pub async fn run_consensus(args: ConsensusArgs) -> anyhow::Result<()> {
         ..RetryPolicy::default()
     };
     let mut bridge = ConsensusBridge::connect(client, rules, retry).await?;
-    let feed_client = engine_http_client(&args.execution_url, secret, timeout)?;
+    let feed_client = engine_http_client(&args.execution_url, secret.clone(), timeout)?;
     // A long poll must answer well within the request timeout.
     let feed = RemotePoolFeed::spawn(feed_client, args.poll_interval.min(timeout / 2));
-    let config = node_file.validator_config()?;
+    let mut config = node_file.validator_config()?;
+    if args.prefetch_senders {
+        // Peers' transactions reach the node when their DAG block is accepted, rounds before the
+        // commit: it recovers their senders off the block's critical path.
+        config.accepted_transactions = Some(remote_sender_prefetch(engine_http_client(
+            &args.execution_url,
+            secret.clone(),
+            timeout,
+        )?));
+    }
     let (validator, mut commits) = ValidatorNode::start(
         config,
         committee,

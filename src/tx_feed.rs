@@ -9,10 +9,17 @@
 //! sequence numbers, so a transaction is offered once per feed whatever the polling rhythm — and
 //! offered again if it is still pending [`REOFFER_AFTER`] later: a commit whose transactions do
 //! not all fit its block leaves the rest out, and a proposal can be lost with its proposer.
+//!
+//! The same port takes the other direction too: a separate-process validator hands its node the
+//! transactions of every peer DAG block it accepts (`fastevm_prefetchSenders`), rounds before the
+//! commit that builds them into an EVM block, so the node decodes them and recovers their senders
+//! off the block's critical path (in `fastevm dev` the validators do this in process).
 
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{keccak256, Bytes, B256, U64};
 use fastevm_consensus::{Transaction, TransactionSource};
+use fastevm_consensus_node::AcceptedTransactionsHook;
+use fastevm_executor::SenderPrefetcher;
 use fastevm_txpool::TxPool;
 use jsonrpsee::{
     core::{async_trait, RpcResult},
@@ -110,6 +117,12 @@ pub trait PoolFeedApi {
         max: U64,
         wait: Option<U64>,
     ) -> RpcResult<PendingBatch>;
+
+    /// Raw transactions whose senders the node should recover ahead of the block that will
+    /// carry them (those of accepted DAG blocks). Answers at once; `false` when the node does
+    /// not prefetch. Undecodable transactions are passed over.
+    #[method(name = "prefetchSenders")]
+    fn prefetch_senders(&self, transactions: Vec<Bytes>) -> RpcResult<bool>;
 }
 
 /// Serves [`PoolFeedApiServer`] from a pool.
@@ -120,6 +133,8 @@ pub struct PoolFeedServer {
     reoffer: Arc<Mutex<Reoffer>>,
     /// Signals that the pool may hold new pending transactions (absent: requests never wait).
     changes: Option<watch::Receiver<u64>>,
+    /// Where `fastevm_prefetchSenders` hands transactions (absent: it does nothing).
+    prefetcher: Option<SenderPrefetcher>,
 }
 
 impl PoolFeedServer {
@@ -134,7 +149,14 @@ impl PoolFeedServer {
             instance,
             reoffer: Arc::new(Mutex::new(Reoffer::new(REOFFER_AFTER))),
             changes: None,
+            prefetcher: None,
         }
+    }
+
+    /// Serves `fastevm_prefetchSenders` with `prefetcher` (the node's sender cache's).
+    pub fn with_prefetcher(mut self, prefetcher: SenderPrefetcher) -> Self {
+        self.prefetcher = Some(prefetcher);
+        self
     }
 
     /// Lets requests with a `wait` wait for `changes` (the RPC's pool-change signal,
@@ -189,6 +211,14 @@ impl PoolFeedApiServer for PoolFeedServer {
                 _ => return Ok(batch),
             }
         }
+    }
+
+    fn prefetch_senders(&self, transactions: Vec<Bytes>) -> RpcResult<bool> {
+        let Some(prefetcher) = &self.prefetcher else {
+            return Ok(false);
+        };
+        prefetcher.submit(transactions.into_iter().map(Vec::from).collect());
+        Ok(true)
     }
 }
 
@@ -332,6 +362,33 @@ impl RemotePoolFeed {
     }
 }
 
+/// Accepted DAG blocks' transaction batches waiting to be sent to the node; more are passed
+/// over (prefetching is only a head start).
+const PREFETCH_BACKLOG: usize = 64;
+
+/// The validator hook of a separate-process validator: hands the transactions of every accepted
+/// DAG block to its execution node over `client` (`fastevm_prefetchSenders`). The hook only
+/// queues (it runs on the validator's event loop); a background task, which ends with the hook,
+/// sends.
+pub fn remote_sender_prefetch<C>(client: C) -> AcceptedTransactionsHook
+where
+    C: PoolFeedApiClient + Send + Sync + 'static,
+{
+    let (batches, mut queued) = tokio::sync::mpsc::channel::<Vec<Bytes>>(PREFETCH_BACKLOG);
+    tokio::spawn(async move {
+        while let Some(batch) = queued.recv().await {
+            if let Err(e) = client.prefetch_senders(batch).await {
+                tracing::debug!(error = %e, "handing accepted transactions to the execution node");
+            }
+        }
+    });
+    AcceptedTransactionsHook(Arc::new(move |txs: Vec<Transaction>| {
+        if !txs.is_empty() {
+            let _ = batches.try_send(txs.into_iter().map(|tx| Bytes::from(tx.0)).collect());
+        }
+    }))
+}
+
 impl TransactionSource for RemotePoolFeed {
     fn next_transactions(&mut self, max_count: usize, max_bytes: usize) -> Vec<Transaction> {
         take_within_limits(&mut self.queue.lock(), max_count, max_bytes)
@@ -418,6 +475,26 @@ mod tests {
             .await
             .unwrap();
         assert!(empty.transactions.is_empty());
+    }
+
+    #[tokio::test]
+    async fn prefetched_transactions_get_their_senders_recovered() {
+        let pool = Arc::new(TxPool::new(PoolConfig::default(), TEST_CHAIN_ID));
+        let senders = fastevm_executor::SenderCache::new(100);
+        let server = PoolFeedServer::new(pool.clone()).with_prefetcher(senders.spawn_prefetcher());
+        let tx = TxBuilder::eip1559().nonce(0).sign(&test_signer(0));
+        let raw = Bytes::from(tx.encoded_2718());
+        assert!(server.prefetch_senders(vec![raw.clone()]).unwrap());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while senders.get(tx.tx_hash()).is_none() {
+            assert!(Instant::now() < deadline, "sender never recovered");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(senders.get(tx.tx_hash()), Some(test_signer(0).address()));
+        // A node without a prefetcher says so.
+        assert!(!PoolFeedServer::new(pool)
+            .prefetch_senders(vec![raw])
+            .unwrap());
     }
 
     #[test]
