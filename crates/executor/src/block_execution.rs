@@ -128,34 +128,24 @@ pub(crate) fn execute_transactions(
 ) -> Result<ExecutionOutcome, ExecutorError> {
     let started = std::time::Instant::now();
     let parent_state = StateAtBlock::new(store, header.parent_hash)?;
-    if parent_state.is_head() && transactions.len() >= PREFETCH_MIN_TXS {
-        prefetch_while(store, parent.state_root, |prefetch| {
-            let parent_state = parent_state.reporting_touches(prefetch.sink());
-            execute_on(
-                store,
-                spec,
-                parent,
-                header,
-                Run {
-                    body,
-                    transactions,
-                    policy,
-                    parent_state,
-                    started,
-                },
-                prefetch,
-            )
-        })
-    } else {
-        let run = Run {
-            body,
-            transactions,
-            policy,
-            parent_state,
-            started,
-        };
-        execute_on(store, spec, parent, header, run, &mut Prefetch::disabled())
+    let prefetch = parent_state.is_head() && transactions.len() >= PREFETCH_MIN_TXS;
+    let run = Run {
+        body,
+        transactions,
+        policy,
+        parent_state,
+        started,
+    };
+    if !prefetch {
+        return execute_on(store, spec, parent, header, run, &mut Prefetch::disabled());
     }
+    prefetch_while(store, parent.state_root, |prefetch| {
+        let run = Run {
+            parent_state: run.parent_state.reporting_touches(prefetch.sink()),
+            ..run
+        };
+        execute_on(store, spec, parent, header, run, prefetch)
+    })
 }
 
 /// One block's inputs to [`execute_on`].
