@@ -5,7 +5,7 @@
 use crate::{
     consensus_cmd::payload_rules,
     dev_genesis::{dev_genesis_json, dev_signers, DEV_BALANCE_WEI},
-    execution::{start_execution, ExecutionStack, TXPOOL_JOURNAL_FILE},
+    execution::{start_execution, ExecutionOptions, ExecutionStack, TXPOOL_JOURNAL_FILE},
     node::{open_chain, Durability},
     tx_feed::PoolFeed,
 };
@@ -18,7 +18,7 @@ use fastevm_consensus_node::{
     ValidatorNode,
 };
 use fastevm_executor::SenderCache;
-use fastevm_rpc::RpcServerConfig;
+use fastevm_rpc::{RpcServerConfig, UnlockedAccounts};
 use std::{
     net::{IpAddr, SocketAddr},
     path::{Path, PathBuf},
@@ -166,7 +166,16 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
             ..RpcServerConfig::default()
         };
         let journal = (!args.txpool_nojournal).then(|| node_dir.join(TXPOOL_JOURNAL_FILE));
-        let execution = start_execution(chain, Some(rpc), journal.as_deref(), None).await?;
+        let execution = start_execution(
+            chain,
+            ExecutionOptions {
+                rpc: Some(rpc),
+                txpool_journal: journal.as_deref(),
+                metrics: None,
+                accounts: UnlockedAccounts::new(dev_signers()),
+            },
+        )
+        .await?;
         let bridge = ConsensusBridge::connect(
             InProcessClient::new(execution.engine.clone()),
             rules.clone(),

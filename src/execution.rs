@@ -6,7 +6,9 @@ use anyhow::Context;
 use fastevm_engine::Engine;
 use fastevm_executor::{header_validation::expected_base_fee, Blockchain};
 use fastevm_metrics::NodeMetrics;
-use fastevm_rpc::{start_rpc_server, HeadState, RpcContext, RpcServerConfig, RpcServerHandle};
+use fastevm_rpc::{
+    start_rpc_server, HeadState, RpcContext, RpcServerConfig, RpcServerHandle, UnlockedAccounts,
+};
 use fastevm_txpool::{PoolConfig, TxPool};
 use std::{path::Path, sync::Arc};
 
@@ -27,16 +29,32 @@ pub struct ExecutionStack {
     pub rpc: Option<RpcServerHandle>,
 }
 
-/// Starts the engine and pool over `chain`, and the public JSON-RPC server when `rpc` is given.
-/// With `txpool_journal`, the pool is restored from that file (pending transactions that were
-/// not mined before a crash or restart) and records its admissions there. With `metrics`, the
-/// engine reports block timings, gas and the head, and the server counts and times calls.
+/// What [`start_execution`] starts besides the engine and the pool.
+#[derive(Debug, Default)]
+pub struct ExecutionOptions<'a> {
+    /// The public JSON-RPC server's settings (`None`: no server).
+    pub rpc: Option<RpcServerConfig>,
+    /// Where the pool is restored from (pending transactions that were not mined before a
+    /// crash or restart) and records its admissions.
+    pub txpool_journal: Option<&'a Path>,
+    /// Where the engine reports block timings, gas and the head, and the server counts and
+    /// times calls.
+    pub metrics: Option<&'a NodeMetrics>,
+    /// The accounts `eth_sendTransaction`, `eth_sign` and friends sign for (dev chains).
+    pub accounts: UnlockedAccounts,
+}
+
+/// Starts the engine and pool over `chain`, and what `options` ask for.
 pub async fn start_execution(
     chain: Blockchain,
-    rpc: Option<RpcServerConfig>,
-    txpool_journal: Option<&Path>,
-    metrics: Option<&NodeMetrics>,
+    options: ExecutionOptions<'_>,
 ) -> anyhow::Result<ExecutionStack> {
+    let ExecutionOptions {
+        rpc,
+        txpool_journal,
+        metrics,
+        accounts,
+    } = options;
     let store = chain.store().clone();
     let spec = chain.spec().clone();
     let head = store.head_header()?;
@@ -80,9 +98,11 @@ pub async fn start_execution(
         None => TxPool::new(config, spec.chain_id),
     };
     let pool = Arc::new(pool);
-    let mut rpc_context =
-        RpcContext::new(store, spec, pool.clone()).with_sender_cache(chain.sender_cache().clone());
     let engine = Arc::new(Engine::new(chain));
+    let mut rpc_context = RpcContext::new(store, spec, pool.clone())
+        .with_sender_cache(engine.chain().sender_cache().clone())
+        .with_bad_blocks(engine.bad_blocks())
+        .with_accounts(accounts);
     if let Some(metrics) = metrics {
         rpc_context = rpc_context.with_metrics(metrics.clone());
         engine.set_metrics(metrics.clone());

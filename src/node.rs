@@ -2,7 +2,8 @@
 //! authenticated port, Prometheus metrics.
 
 use crate::{
-    execution::{start_execution, ExecutionStack, TXPOOL_JOURNAL_FILE},
+    dev_genesis::dev_signers,
+    execution::{start_execution, ExecutionOptions, ExecutionStack, TXPOOL_JOURNAL_FILE},
     tx_feed::{PoolFeedApiServer, PoolFeedServer},
 };
 use anyhow::Context;
@@ -11,7 +12,7 @@ use fastevm_engine::Engine;
 use fastevm_engine_rpc::{start_auth_server, AuthEth, AuthEthApiServer, EngineRpc, JwtSecret};
 use fastevm_executor::{init_genesis, parse_genesis, Blockchain, ChainSpec};
 use fastevm_metrics::NodeMetrics;
-use fastevm_rpc::RpcServerConfig;
+use fastevm_rpc::{RpcServerConfig, UnlockedAccounts};
 use fastevm_storage::{ChainStore, MetaKey, Persistence, StoreOptions};
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
@@ -64,6 +65,12 @@ pub struct NodeArgs {
     /// importing it, for test harnesses such as hive), like geth's `--http.api testing`.
     #[arg(long = "rpc.testing")]
     pub rpc_testing: bool,
+    /// Unlock the ten dev accounts of the standard test mnemonic ("test test ... junk", as anvil
+    /// and Hardhat): `eth_accounts` lists them and `eth_sendTransaction`, `eth_sign`,
+    /// `eth_signTransaction` sign with them. Anyone who can reach the RPC port spends their
+    /// funds: never on a chain with real value. `fastevm dev` always does this.
+    #[arg(long = "dev.accounts")]
+    pub dev_accounts: bool,
     /// Name of this node in logs (e.g. in a devnet).
     #[arg(long = "node-id")]
     pub node_id: Option<String>,
@@ -190,7 +197,21 @@ pub async fn start_node(args: &NodeArgs) -> anyhow::Result<RunningNode> {
         ..RpcServerConfig::default()
     };
     let journal = args.txpool_journal_path();
-    let execution = start_execution(chain, Some(rpc), journal.as_deref(), Some(&metrics)).await?;
+    let accounts = if args.dev_accounts {
+        UnlockedAccounts::new(dev_signers())
+    } else {
+        UnlockedAccounts::default()
+    };
+    let execution = start_execution(
+        chain,
+        ExecutionOptions {
+            rpc: Some(rpc),
+            txpool_journal: journal.as_deref(),
+            metrics: Some(&metrics),
+            accounts,
+        },
+    )
+    .await?;
     let engine = execution.engine.clone();
     let mut auth_methods = AuthEth::new(engine.clone()).into_rpc().remove_context();
     auth_methods

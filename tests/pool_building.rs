@@ -7,7 +7,7 @@ use alloy_primitives::{Address, Bytes, B256, U256};
 use alloy_rpc_types_engine::{ForkchoiceState, PayloadAttributes, PayloadStatusEnum};
 use fastevm::{
     dev_genesis::{dev_genesis, dev_signers, DEV_CHAIN_ID},
-    execution::start_execution,
+    execution::{start_execution, ExecutionOptions},
     test_utils::{sign_eip1559, TxFees},
 };
 use fastevm_engine::PayloadRequest;
@@ -33,7 +33,9 @@ async fn blocks_are_built_from_the_pool_by_default() {
         Arc::new(store),
         Arc::new(ChainSpec::from_genesis(&genesis).unwrap()),
     );
-    let stack = start_execution(chain, None, None, None).await.unwrap();
+    let stack = start_execution(chain, ExecutionOptions::default())
+        .await
+        .unwrap();
     let store = stack.engine.chain().store().clone();
     let head = store.head_header().unwrap();
     let base_fee = head.base_fee_per_gas.unwrap_or_default();

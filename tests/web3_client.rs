@@ -1,7 +1,8 @@
 //! A real client against `fastevm dev`: tests/python/web3_client.py (web3.py + eth-account)
-//! sends transfers, deploys and calls a contract, and reads its events through eth_getLogs and a
-//! WebSocket subscription. Needs `pip install web3 eth-account` (`.ci/run` installs them); a
-//! missing package fails the test, it is never skipped.
+//! sends transfers, deploys and calls a contract, reads its events through eth_getLogs and a
+//! WebSocket subscription, then uses the node's unlocked dev accounts (`send_transaction`,
+//! `sign`, `sign_transaction`). Needs `pip install web3 eth-account` (`.ci/run` installs them);
+//! a missing package fails the test, it is never skipped.
 
 use fastevm::{dev_genesis::dev_signers, test_utils::spawn_dev};
 use std::{path::Path, process::Command};

@@ -3,7 +3,9 @@
 Usage: python3 web3_client.py HTTP_URL WS_URL PRIVATE_KEY
 
 Signs and sends transfers, deploys a contract, calls it, and reads its events both with
-eth_getLogs and through a WebSocket `logs` subscription. Exits non-zero (with the reason) on
+eth_getLogs and through a WebSocket `logs` subscription. Then uses the node's unlocked dev
+accounts as a dapp would (`w3.eth.accounts`, `w3.eth.send_transaction` with only from/to/value,
+`w3.eth.sign`, `w3.eth.sign_transaction`). Exits non-zero (with the reason) on
 the first mismatch. Run by tests/web3_client.rs, which starts the node.
 """
 
@@ -11,6 +13,7 @@ import asyncio
 import sys
 
 from eth_account import Account
+from eth_account.messages import encode_defunct
 from web3 import AsyncWeb3, Web3
 from web3.providers.persistent import WebSocketProvider
 
@@ -123,6 +126,33 @@ def main():
     check(log["address"].lower() == address.lower(), "subscribed log address")
     check(contract.functions.get().call() == 7, "value after set(7)")
     print("subscription ok")
+
+    # The node's unlocked dev accounts: the node fills nonce, gas and fees, and signs.
+    accounts = w3.eth.accounts
+    check(len(accounts) == 10, f"eth_accounts lists the dev accounts: {accounts}")
+    check(account.address in accounts, "the funded key is one of them")
+    coinbase = w3.provider.make_request("eth_coinbase", [])["result"]
+    check(Web3.to_checksum_address(coinbase) == accounts[0], "eth_coinbase is the first account")
+    payee = Account.create().address
+    tx_hash = w3.eth.send_transaction({"from": accounts[1], "to": payee, "value": 12345})
+    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60, poll_latency=0.1)
+    check(receipt["status"] == 1 and receipt["from"] == accounts[1], f"send_transaction: {receipt}")
+    check(w3.eth.get_balance(payee) == 12345, "payee got the value")
+    message = b"FastEVM"
+    signature = w3.eth.sign(accounts[2], data=message)
+    signer = Account.recover_message(encode_defunct(primitive=message), signature=signature)
+    check(signer == accounts[2], f"eth_sign recovers to {signer}")
+    signed = w3.eth.sign_transaction({
+        "from": accounts[3], "to": payee, "value": 1, "gas": 21000,
+        "maxFeePerGas": w3.eth.get_block("latest")["baseFeePerGas"] * 2 + w3.to_wei(1, "gwei"),
+        "maxPriorityFeePerGas": w3.to_wei(1, "gwei"),
+        "nonce": w3.eth.get_transaction_count(accounts[3], "pending"),
+    })
+    check(Account.recover_transaction(signed["raw"]) == accounts[3], "sign_transaction signer")
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(signed["raw"]), timeout=60, poll_latency=0.1)
+    check(receipt["status"] == 1 and w3.eth.get_balance(payee) == 12346, "signed transfer mined")
+    print("dev accounts ok")
     print("web3 client: all checks passed")
 
 

@@ -3,6 +3,7 @@
 
 use crate::{
     actor::EngineThread,
+    bad_blocks::{BadBlock, BadBlocks},
     payload::{block_value, decode_ordered_transactions, BuiltPayload, PayloadRequest},
     EngineError,
 };
@@ -63,6 +64,8 @@ pub struct Engine {
     /// Serialises operations that insert blocks or move the head.
     write: Mutex<()>,
     invalid: Cache<B256, InvalidBlockRecord>,
+    /// The latest blocks that failed execution or validation, with the block itself.
+    bad_blocks: Arc<BadBlocks>,
     payloads: Cache<PayloadId, Arc<BuiltPayload>>,
     /// Recently executed blocks (built here or imported): a built block's `newPayload` does not
     /// execute it twice, and moving the head onto them does not read them back from disk.
@@ -89,6 +92,7 @@ impl Engine {
             chain,
             write: Mutex::new(()),
             invalid: Cache::new(4096),
+            bad_blocks: Arc::default(),
             payloads: Cache::new(256),
             // LRU: the newest block must stay even though older ones were read more often.
             executed: Cache::builder()
@@ -130,6 +134,11 @@ impl Engine {
             m.state_root_seconds
                 .observe(timings.state_root.as_secs_f64());
         }
+    }
+
+    /// The latest blocks `new_payload` refused as invalid (for `debug_getBadBlocks`).
+    pub fn bad_blocks(&self) -> Arc<BadBlocks> {
+        self.bad_blocks.clone()
     }
 
     /// The chain.
@@ -199,6 +208,11 @@ impl Engine {
                     };
                     tracing::warn!(%hash, reason = %record.reason, "invalid payload");
                     self.invalid.insert(hash, record.clone());
+                    self.bad_blocks.record(BadBlock {
+                        hash,
+                        block: Arc::new(block),
+                        reason: record.reason.clone(),
+                    });
                     return Ok(invalid(Some(parent), record.reason));
                 }
                 Err(e) => return Err(EngineError::Internal(e.to_string())),

@@ -2,7 +2,8 @@
 //!
 //! What it is: the synchronous state machine behind `engine_newPayload`,
 //! `engine_forkchoiceUpdated`, `engine_getPayload` and `engine_getPayloadBodies*`: payload
-//! validation with VALID / INVALID / SYNCING answers and an invalid-block cache, head moves and
+//! validation with VALID / INVALID / SYNCING answers, an invalid-block cache and the latest bad
+//! blocks (`debug_getBadBlocks`), head moves and
 //! reorganisations, safe/finalized tracking, and deterministic payload building from ordered
 //! transactions (FastEVM's `transactions` + `noTxPool` attributes extension) or from a pool.
 //!
@@ -14,10 +15,12 @@
 //! `fastevm-engine-rpc` server does those and calls in here.
 
 mod actor;
+mod bad_blocks;
 mod engine;
 mod error;
 mod payload;
 
+pub use bad_blocks::{BadBlock, BadBlocks, BAD_BLOCKS_KEPT};
 pub use engine::{ChainBlock, Engine, TransactionSource, MAX_PAYLOAD_BODIES};
 pub use error::EngineError;
 pub use payload::{

@@ -6,6 +6,8 @@
 //! jsonrpsee runs them on tokio's blocking pool.
 
 use crate::{
+    accounts::{FillTransactionResult, SignTransactionResult},
+    bad_blocks::BadBlockInfo,
     capabilities::Capabilities,
     chain_config::EthConfig,
     params::GethParam,
@@ -40,9 +42,6 @@ pub trait EthApi {
     /// `eth_syncing`: always `false` (FastEVM follows its consensus, it never syncs).
     #[method(name = "syncing")]
     fn syncing(&self) -> RpcResult<SyncStatus>;
-    /// `eth_accounts`: always empty (the node holds no keys).
-    #[method(name = "accounts")]
-    fn accounts(&self) -> RpcResult<Vec<Address>>;
     /// `eth_gasPrice`: suggested tip plus the head's base fee.
     #[method(name = "gasPrice", blocking)]
     fn gas_price(&self) -> RpcResult<U256>;
@@ -57,6 +56,9 @@ pub trait EthApi {
         newest_block: BlockNumberOrTag,
         reward_percentiles: Option<Vec<f64>>,
     ) -> RpcResult<FeeHistory>;
+    /// `eth_baseFee`: the base fee of the next block.
+    #[method(name = "baseFee")]
+    fn base_fee(&self) -> RpcResult<U256>;
     /// `eth_blobBaseFee`: blob base fee of the head.
     #[method(name = "blobBaseFee")]
     fn blob_base_fee(&self) -> RpcResult<U256>;
@@ -119,6 +121,10 @@ pub trait EthApi {
         payload: SimulatePayload,
         block: Option<BlockId>,
     ) -> RpcResult<Vec<SimulatedBlock<Block>>>;
+    /// `eth_getBlockAccessList`: EIP-7928 block access lists (Amsterdam), which no FastEVM chain
+    /// has activated: always an error saying so.
+    #[method(name = "getBlockAccessList")]
+    fn block_access_list(&self, block: GethParam<BlockId>) -> RpcResult<serde_json::Value>;
     /// `eth_sendRawTransaction`: validates against the head and adds to the pool.
     #[method(name = "sendRawTransaction", blocking)]
     fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256>;
@@ -261,6 +267,35 @@ pub trait TxpoolApi {
     fn inspect(&self) -> RpcResult<TxpoolInspect>;
 }
 
+/// The methods of accounts the node signs for (see [`crate::UnlockedAccounts`]).
+#[rpc(server, client, namespace = "eth")]
+pub trait EthAccountsApi {
+    /// `eth_accounts`: the unlocked accounts (none on a production node).
+    #[method(name = "accounts")]
+    fn accounts(&self) -> RpcResult<Vec<Address>>;
+    /// `eth_coinbase`: the first unlocked account.
+    #[method(name = "coinbase")]
+    fn coinbase(&self) -> RpcResult<Address>;
+    /// `eth_sign`: EIP-191 signature of a message by an unlocked account.
+    #[method(name = "sign")]
+    fn sign(&self, address: GethParam<Address>, message: GethParam<Bytes>) -> RpcResult<Bytes>;
+    /// `eth_signTransaction`: signs a complete transaction with an unlocked account.
+    #[method(name = "signTransaction", blocking)]
+    fn sign_transaction(
+        &self,
+        request: GethParam<TransactionRequest>,
+    ) -> RpcResult<SignTransactionResult>;
+    /// `eth_fillTransaction`: fills in nonce, gas, fees and chain id, unsigned.
+    #[method(name = "fillTransaction", blocking)]
+    fn fill_transaction(
+        &self,
+        request: GethParam<TransactionRequest>,
+    ) -> RpcResult<FillTransactionResult>;
+    /// `eth_sendTransaction`: fills in, signs with the unlocked `from` and submits.
+    #[method(name = "sendTransaction", blocking)]
+    fn send_transaction(&self, request: GethParam<TransactionRequest>) -> RpcResult<B256>;
+}
+
 /// The raw-data `debug_*` methods.
 #[rpc(server, client, namespace = "debug")]
 pub trait DebugRawApi {
@@ -276,6 +311,12 @@ pub trait DebugRawApi {
     /// `debug_getRawTransaction`: EIP-2718 encoded transaction.
     #[method(name = "getRawTransaction", blocking)]
     fn raw_transaction(&self, hash: B256) -> RpcResult<Bytes>;
+    /// `debug_getRawBlockAccessList`: always an error (no chain has EIP-7928 active).
+    #[method(name = "getRawBlockAccessList")]
+    fn raw_block_access_list(&self, block: GethParam<BlockId>) -> RpcResult<Bytes>;
+    /// `debug_getBadBlocks`: the latest blocks the engine refused as invalid, newest first.
+    #[method(name = "getBadBlocks", blocking)]
+    fn bad_blocks(&self) -> RpcResult<Vec<BadBlockInfo>>;
 }
 
 /// geth's `debug_trace*` (re-execution of stored blocks with a tracer).

@@ -1,7 +1,8 @@
 //! What every RPC method reads: the chain store, the chain spec, the transaction pool and the
 //! event hub, plus the server's query limits.
 
-use crate::{CanonicalNotifier, ChainEvents};
+use crate::{CanonicalNotifier, ChainEvents, UnlockedAccounts};
+use fastevm_engine::BadBlocks;
 use fastevm_executor::{ChainSpec, SenderCache};
 use fastevm_metrics::NodeMetrics;
 use fastevm_storage::ChainStore;
@@ -24,6 +25,10 @@ pub struct RpcContext {
     pub senders: SenderCache,
     /// Where the public server counts and times calls (`None`: not counted).
     pub metrics: Option<NodeMetrics>,
+    /// The accounts this node signs for (none unless started with dev accounts).
+    pub accounts: Arc<UnlockedAccounts>,
+    /// The latest blocks the engine refused (`debug_getBadBlocks`).
+    pub bad_blocks: Arc<BadBlocks>,
 }
 
 impl RpcContext {
@@ -36,7 +41,21 @@ impl RpcContext {
             events: Arc::new(ChainEvents::new()),
             senders: SenderCache::default(),
             metrics: None,
+            accounts: Arc::default(),
+            bad_blocks: Arc::default(),
         }
+    }
+
+    /// Signs with `accounts` (`eth_accounts`, `eth_sendTransaction`, `eth_sign`, ...).
+    pub fn with_accounts(mut self, accounts: UnlockedAccounts) -> Self {
+        self.accounts = Arc::new(accounts);
+        self
+    }
+
+    /// Reports the bad blocks `engine` records (`engine.bad_blocks()`).
+    pub fn with_bad_blocks(mut self, bad_blocks: Arc<BadBlocks>) -> Self {
+        self.bad_blocks = bad_blocks;
+        self
     }
 
     /// Counts and times every public JSON-RPC call in `metrics`.

@@ -1,8 +1,10 @@
 //! `debug_getRawBlock`, `debug_getRawHeader`, `debug_getRawReceipts`,
-//! `debug_getRawTransaction`: consensus encodings of stored data.
+//! `debug_getRawTransaction`: consensus encodings of stored data; `debug_getBadBlocks` and
+//! `debug_getRawBlockAccessList` (never active) beside them.
 
 use crate::{
-    api::DebugRawApiServer, block_id::StoredBlock, eth::rpc, params::GethParam, EthRpc, RpcError,
+    api::DebugRawApiServer, bad_blocks::BadBlockInfo, block_id::StoredBlock, eth::rpc,
+    params::GethParam, EthRpc, RpcError,
 };
 use alloy_consensus::{Block, TxEnvelope};
 use alloy_eips::{eip2718::Encodable2718, BlockId};
@@ -47,5 +49,15 @@ impl DebugRawApiServer for EthRpc {
         Ok(found
             .map(|tx| tx.inner.into_inner().encoded_2718().into())
             .unwrap_or_default())
+    }
+
+    fn raw_block_access_list(&self, block: GethParam<BlockId>) -> RpcResult<Bytes> {
+        rpc(block
+            .decode(0)
+            .and_then(|_| Err(RpcError::block_access_lists_inactive())))
+    }
+
+    fn bad_blocks(&self) -> RpcResult<Vec<BadBlockInfo>> {
+        Ok(self.bad_block_infos())
     }
 }

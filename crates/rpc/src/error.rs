@@ -75,6 +75,15 @@ impl RpcError {
         Self::InvalidParams(message.into())
     }
 
+    /// The answer of the EIP-7928 block-access-list methods: no FastEVM chain schedules
+    /// Amsterdam, so no block has an access list (-32000).
+    pub fn block_access_lists_inactive() -> Self {
+        Self::Server(
+            "block access lists (EIP-7928) are not active on this chain: the Amsterdam fork is not scheduled"
+                .into(),
+        )
+    }
+
     /// The JSON-RPC error code.
     pub fn code(&self) -> i32 {
         match self {

@@ -61,10 +61,6 @@ impl EthApiServer for EthRpc {
         Ok(SyncStatus::None)
     }
 
-    fn accounts(&self) -> RpcResult<Vec<Address>> {
-        Ok(Vec::new())
-    }
-
     fn gas_price(&self) -> RpcResult<U256> {
         rpc(self.suggested_gas_price())
     }
@@ -80,6 +76,19 @@ impl EthApiServer for EthRpc {
         reward_percentiles: Option<Vec<f64>>,
     ) -> RpcResult<FeeHistory> {
         rpc(self.fee_history_of(block_count.to(), newest_block, reward_percentiles))
+    }
+
+    fn base_fee(&self) -> RpcResult<U256> {
+        rpc(self.ctx.next_base_fee().and_then(|fee| {
+            fee.map(U256::from)
+                .ok_or_else(|| RpcError::Server("base fee is not available before London".into()))
+        }))
+    }
+
+    fn block_access_list(&self, block: GethParam<BlockId>) -> RpcResult<serde_json::Value> {
+        rpc(block
+            .decode(0)
+            .and_then(|_| Err(RpcError::block_access_lists_inactive())))
     }
 
     fn blob_base_fee(&self) -> RpcResult<U256> {

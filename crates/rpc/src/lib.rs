@@ -9,13 +9,15 @@
 //! transaction pool and publishes [`ChainEvents`] after every head move.
 //!
 //! What it is not: no Engine API (that is `fastevm-engine-rpc` on the authenticated port), no
-//! JavaScript or 4byte tracers, no key management (`eth_accounts` is empty, `eth_sign*` absent), no
-//! pending block (`pending` means the head), no blob transaction pool.
+//! JavaScript or 4byte tracers, no keystore (only accounts unlocked at start-up, for dev chains,
+//! sign: see [`UnlockedAccounts`]), no pending block (`pending` means the head), no blob transaction pool.
 //!
 //! Wiring: build an [`RpcContext`] over the store, chain spec and pool, install
 //! `ctx.notifier()` as the engine's transaction source, and [`start_rpc_server`].
 
+mod accounts;
 mod api;
+mod bad_blocks;
 mod block_id;
 mod blocks;
 mod call;
@@ -43,11 +45,14 @@ mod subscriptions;
 mod testing;
 mod txpool_types;
 
+pub use accounts::{FillTransactionResult, SignTransactionResult, UnlockedAccounts};
 pub use api::{
-    DebugRawApiClient, DebugRawApiServer, DebugTraceApiClient, DebugTraceApiServer, EthApiClient,
-    EthApiServer, EthPubSubApiClient, EthPubSubApiServer, NetApiClient, NetApiServer,
-    TxpoolApiClient, TxpoolApiServer, Web3ApiClient, Web3ApiServer,
+    DebugRawApiClient, DebugRawApiServer, DebugTraceApiClient, DebugTraceApiServer,
+    EthAccountsApiClient, EthAccountsApiServer, EthApiClient, EthApiServer, EthPubSubApiClient,
+    EthPubSubApiServer, NetApiClient, NetApiServer, TxpoolApiClient, TxpoolApiServer,
+    Web3ApiClient, Web3ApiServer,
 };
+pub use bad_blocks::BadBlockInfo;
 pub use capabilities::{Capabilities, HeadCapability, ResourceCapability};
 pub use chain_config::{BlobScheduleEntry, EthConfig, ForkConfig};
 pub use context::{QueryLimits, RpcContext};

@@ -4,8 +4,8 @@
 
 use crate::{
     api::{
-        DebugRawApiServer, DebugTraceApiServer, EthApiServer, EthPubSubApiServer, NetApiServer,
-        TestingApiServer, TxpoolApiServer, Web3ApiServer,
+        DebugRawApiServer, DebugTraceApiServer, EthAccountsApiServer, EthApiServer,
+        EthPubSubApiServer, NetApiServer, TestingApiServer, TxpoolApiServer, Web3ApiServer,
     },
     call_metrics::{CallMetrics, CallMetricsConfig},
     cors::AllowAnyOriginLayer,
@@ -128,6 +128,9 @@ pub fn rpc_module(
     let merge_error = |e: jsonrpsee::core::RegisterMethodError| RpcError::Server(e.to_string());
     module
         .merge(EthApiServer::into_rpc(rpc.clone()))
+        .map_err(merge_error)?;
+    module
+        .merge(EthAccountsApiServer::into_rpc(rpc.clone()))
         .map_err(merge_error)?;
     module
         .merge(EthPubSubApiServer::into_rpc(rpc.clone()))

@@ -130,9 +130,9 @@ fn forkchoice(head: B256) -> ForkchoiceState {
     }
 }
 
-/// Builds a block with exactly `txs` on the head through the Engine API calls and makes it the
-/// head (the engine then notifies its transaction source). Returns the block hash.
-pub fn drive_block(engine: &Engine, txs: &[TxEnvelope]) -> B256 {
+/// A block with exactly `txs` on the head, built through FCU(attributes) + getPayload but not
+/// imported.
+pub fn build_block(engine: &Engine, txs: &[TxEnvelope]) -> alloy_consensus::Block<TxEnvelope> {
     let store = engine.chain().store();
     let head = store.head_hash().unwrap();
     let parent = store.head_header().unwrap();
@@ -160,18 +160,21 @@ pub fn drive_block(engine: &Engine, txs: &[TxEnvelope]) -> B256 {
         txs.len(),
         "every transaction fits the block"
     );
-    let block = alloy_consensus::Block {
+    alloy_consensus::Block {
         header: payload.block.header.clone(),
         body: payload.block.body.clone(),
-    };
-    let status = engine
-        .new_payload(block, payload.block.hash, Some(&[]))
-        .unwrap();
+    }
+}
+
+/// Builds a block with exactly `txs` on the head through the Engine API calls and makes it the
+/// head (the engine then notifies its transaction source). Returns the block hash.
+pub fn drive_block(engine: &Engine, txs: &[TxEnvelope]) -> B256 {
+    let block = build_block(engine, txs);
+    let hash = block.header.hash_slow();
+    let status = engine.new_payload(block, hash, Some(&[])).unwrap();
     assert_eq!(status.status, PayloadStatusEnum::Valid);
-    engine
-        .forkchoice_updated(forkchoice(payload.block.hash), None)
-        .unwrap();
-    payload.block.hash
+    engine.forkchoice_updated(forkchoice(hash), None).unwrap();
+    hash
 }
 
 /// POSTs `body` to `addr` over a fresh HTTP/1.1 connection; returns the status and body.
