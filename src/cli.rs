@@ -91,6 +91,12 @@ pub enum Command {
     /// Send ETH transfers from the dev accounts to a running chain and print throughput and
     /// latency.
     Load(crate::load::LoadArgs),
+    /// Import a chain file (concatenated RLP blocks, as geth's and reth's `export` write):
+    /// every block validated and executed; blocks already canonical are skipped, so an
+    /// interrupted import resumes.
+    Import(crate::chain_file::ImportArgs),
+    /// Export canonical blocks to a chain file (concatenated RLP blocks), as geth's `export`.
+    Export(crate::chain_file::ExportArgs),
     /// Print a built-in genesis file.
     Genesis {
         /// Which genesis (only `dev`).
@@ -135,6 +141,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             report.print();
             Ok(())
         }
+        Command::Import(args) => crate::chain_file::run_import(args),
+        Command::Export(args) => crate::chain_file::run_export(args),
         Command::Genesis { .. } => {
             print!("{}", dev_genesis_json());
             Ok(())

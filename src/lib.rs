@@ -1,7 +1,9 @@
 //! The `fastevm` node: command-line entry points that wire the execution and consensus crates
-//! into one binary (`init`, `node`, `consensus`, `keygen`, `dev`). Library code lives in `crates/*`; this crate only holds the
-//! glue the binary and the end-to-end tests share.
+//! into one binary (`init`, `node`, `consensus`, `keygen`, `dev`, `import`, `export`, `load`).
+//! Library code lives in `crates/*`; this crate only holds the glue the binary and the
+//! end-to-end tests share.
 
+pub mod chain_file;
 pub mod cli;
 pub mod consensus_cmd;
 pub mod dev;
