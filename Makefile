@@ -28,6 +28,9 @@ comma := ,
 empty :=
 space := $(empty) $(empty)
 RPC ?= $(subst $(space),$(comma),$(foreach p,$(wordlist 1,$(NODES),$(DEV_RPC_PORTS)),127.0.0.1:$(p)))
+# `make dev` serves node i's Prometheus metrics on METRICS_PORT + i (the dashboard reads them).
+METRICS_PORT ?= 9101
+DEV_METRICS = $(subst $(space),$(comma),$(foreach i,$(wordlist 1,$(NODES),0 1 2 3 4 5 6 7 8 9),http://127.0.0.1:$(shell echo $$(($(METRICS_PORT) + $(i))))/metrics))
 # Genesis of the dev execution node (`fastevm genesis dev` regenerates it).
 CHAIN ?= genesis/dev.json
 # Ports of dev-execution / dev-consensus.
@@ -44,7 +47,8 @@ SERVICES ?=
 # `docker compose` (v2) when installed, else Debian's `docker-compose` (v1), as devnet.sh does.
 COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo 'docker compose' || echo docker-compose)
 # End-to-end tests (tests/*.rs) that start the binary, several nodes or the Docker devnet.
-INTEGRATION_TESTS ?= dev_chain node_restart pool_journal validator_restart metrics web3_client docker_devnet
+INTEGRATION_TESTS ?= dev_chain node_restart pool_journal validator_restart metrics web3_client \
+	dashboard chain_file docker_devnet
 # The four-node tests: in-process dev chain, separate node/consensus processes, Docker devnet.
 MULTI_NODE_TESTS ?= dev_chain validator_restart docker_devnet
 # Arguments after `--` for the test binaries, e.g. TEST_ARGS=--nocapture.
@@ -56,7 +60,7 @@ BENCH ?=
 PYTHON ?= python3
 SUDO ?= $(if $(filter 0,$(shell id -u)),,sudo)
 
-HELP_VARS := CARGO FASTEVM DATADIR NODES TXS RPC LOAD_ARGS CHAIN HTTP_PORT AUTH_PORT \
+HELP_VARS := CARGO FASTEVM DATADIR NODES TXS RPC METRICS_PORT LOAD_ARGS CHAIN HTTP_PORT AUTH_PORT \
 	CONSENSUS_PORT HEARTBEAT_MS IMAGE PROJECT SERVICES INTEGRATION_TESTS MULTI_NODE_TESTS \
 	TEST_ARGS BENCH
 
@@ -69,7 +73,7 @@ DEVNET_ENV = FASTEVM_BIN='$(abspath $(FASTEVM))' FASTEVM_IMAGE='$(IMAGE)' FASTEV
 
 .DEFAULT_GOAL := help
 .PHONY: help build test integration-test multi-node-test benchmark check-all setup clean \
-	dev dev-execution dev-consensus perf-test \
+	dev dashboard dev-execution dev-consensus perf-test \
 	docker-build docker-up docker-status docker-logs docker-down docker-clean
 
 # --- Targets ------------------------------------------------------------------------------------
@@ -104,9 +108,9 @@ check-all: ## Format check, clippy with -D warnings, then the CI tests
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	$(CARGO) test --workspace --locked $(TEST_TAIL)
 
-setup: ## Install what .ci/run installs: apt libclang-dev clang busybox-static, pip web3 eth-account
+setup: ## Install what .ci/run installs: apt libclang-dev clang busybox-static chromium, pip web3 eth-account
 	$(SUDO) apt-get update
-	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y libclang-dev clang busybox-static
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y libclang-dev clang busybox-static chromium
 	$(PYTHON) -m pip install --disable-pip-version-check web3 eth-account
 
 clean: ## cargo clean, and remove the dev data directory DATADIR
@@ -117,7 +121,11 @@ clean: ## cargo clean, and remove the dev data directory DATADIR
 	rm -rf -- $(DATADIR)
 
 dev: build ## Whole dev chain in one process: fastevm dev --nodes NODES --datadir DATADIR/dev
-	$(FASTEVM) dev --nodes $(NODES) --datadir $(DATADIR)/dev --heartbeat-ms $(HEARTBEAT_MS)
+	$(FASTEVM) dev --nodes $(NODES) --datadir $(DATADIR)/dev --heartbeat-ms $(HEARTBEAT_MS) \
+		--metrics 127.0.0.1:$(METRICS_PORT)
+
+dashboard: build ## Live dashboard of the dev chain on 127.0.0.1:8080: fastevm dashboard --nodes RPC (start make dev first)
+	$(FASTEVM) dashboard --nodes $(subst 127.0.0.1,http://127.0.0.1,$(RPC)) --metrics $(DEV_METRICS)
 
 dev-execution: build $(DEV_JWT) ## Execution node alone on the dev genesis: fastevm node --chain CHAIN (RPC HTTP_PORT, Engine AUTH_PORT)
 	$(FASTEVM) node --chain $(CHAIN) --datadir $(EXEC_DATADIR) \

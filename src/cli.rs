@@ -97,6 +97,9 @@ pub enum Command {
     Import(crate::chain_file::ImportArgs),
     /// Export canonical blocks to a chain file (concatenated RLP blocks), as geth's `export`.
     Export(crate::chain_file::ExportArgs),
+    /// Serve a live dashboard of running nodes (head, agreement, blocks/s, tx/s, commit
+    /// latency, round rate, peers, pool) on http://127.0.0.1:8080.
+    Dashboard(crate::dashboard::DashboardArgs),
     /// Print a built-in genesis file.
     Genesis {
         /// Which genesis (only `dev`).
@@ -140,6 +143,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let report = runtime.block_on(crate::load::run_load(&args))?;
             report.print();
             Ok(())
+        }
+        Command::Dashboard(args) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(crate::dashboard::run_dashboard(args))
         }
         Command::Import(args) => crate::chain_file::run_import(args),
         Command::Export(args) => crate::chain_file::run_export(args),

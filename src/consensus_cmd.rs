@@ -4,6 +4,7 @@
 use crate::{
     dev::validator_fee_recipient,
     tx_feed::{remote_sender_prefetch, RemotePoolFeed},
+    validator_metrics::{observe_commit, spawn_status_metrics},
 };
 use anyhow::{bail, Context};
 use clap::Args;
@@ -133,19 +134,7 @@ pub async fn run_consensus(args: ConsensusArgs) -> anyhow::Result<()> {
         let (bound, _task) = fastevm_metrics::serve(addr, metrics.clone()).await?;
         println!("metrics listening on {bound}");
     }
-    let mut status = validator.subscribe_status();
-    let round_metrics = metrics.clone();
-    tokio::spawn(async move {
-        while status.changed().await.is_ok() {
-            let current = *status.borrow_and_update();
-            round_metrics
-                .consensus_round
-                .set(current.clock_round as i64);
-            round_metrics
-                .consensus_commit_index
-                .set(current.last_commit_index as i64);
-        }
-    });
+    let _status_metrics = spawn_status_metrics(validator.subscribe_status(), metrics.clone());
     let name = args
         .node_id
         .unwrap_or_else(|| format!("validator-{}", validator.own_index()));
@@ -158,19 +147,13 @@ pub async fn run_consensus(args: ConsensusArgs) -> anyhow::Result<()> {
     let run = async {
         while let Some(subdag) = commits.recv().await {
             let outcome = bridge.execute(&subdag).await;
-            // Leader's consensus time to executed block, by this machine's clock.
-            let now_ms = unix_now_ms();
-            metrics
-                .commit_latency_seconds
-                .observe(now_ms.saturating_sub(subdag.timestamp_ms) as f64 / 1e3);
+            observe_commit(&metrics, subdag.timestamp_ms, outcome.as_ref().ok());
             match outcome {
                 Ok(CommitOutcome::Executed {
                     hash,
                     number,
                     transactions,
                 }) => {
-                    metrics.head_number.set(number as i64);
-                    metrics.block_transactions.set(transactions as i64);
                     tracing::info!(number, %hash, transactions, commit = subdag.commit_index, "block")
                 }
                 Ok(_) => {}
@@ -264,11 +247,4 @@ pub fn run_keygen(args: KeygenArgs) -> anyhow::Result<()> {
         args.out.display()
     );
     Ok(())
-}
-
-fn unix_now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default()
 }

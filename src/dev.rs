@@ -8,6 +8,7 @@ use crate::{
     execution::{start_execution, ExecutionOptions, ExecutionStack, TXPOOL_JOURNAL_FILE},
     node::{open_chain, Durability},
     tx_feed::PoolFeed,
+    validator_metrics::{observe_commit, spawn_status_metrics},
 };
 use alloy_primitives::{keccak256, Address};
 use anyhow::{bail, Context};
@@ -18,13 +19,14 @@ use fastevm_consensus_node::{
     ValidatorNode,
 };
 use fastevm_executor::SenderCache;
+use fastevm_metrics::NodeMetrics;
 use fastevm_rpc::{RpcServerConfig, UnlockedAccounts};
 use std::{
     net::{IpAddr, SocketAddr},
     path::{Path, PathBuf},
     sync::Arc,
 };
-use tokio::{net::TcpListener, sync::mpsc};
+use tokio::{net::TcpListener, sync::mpsc, task::JoinHandle};
 
 /// Flags of `fastevm dev`.
 #[derive(Debug, Clone, Args)]
@@ -57,6 +59,10 @@ pub struct DevArgs {
     /// in DATADIR/node-N/txpool.rlp and restores them at start).
     #[arg(long = "txpool.nojournal")]
     pub txpool_nojournal: bool,
+    /// Serve each node's Prometheus metrics (execution, JSON-RPC, pool and consensus): node N on
+    /// ADDR:PORT+N.
+    #[arg(long)]
+    pub metrics: Option<SocketAddr>,
 }
 
 /// One validator of the dev chain.
@@ -65,6 +71,26 @@ struct DevNode {
     validator: NodeHandle,
     commits: mpsc::Receiver<fastevm_consensus::CommittedSubDag>,
     bridge: ConsensusBridge<InProcessClient>,
+    metrics: Option<NodeMetrics>,
+}
+
+/// Node `i`'s metrics and where they are served, when `--metrics` asks for them.
+async fn node_metrics(
+    args: &DevArgs,
+    i: usize,
+) -> anyhow::Result<Option<(NodeMetrics, JoinHandle<()>)>> {
+    let Some(base) = args.metrics else {
+        return Ok(None);
+    };
+    let port = u16::try_from(usize::from(base.port()) + i)
+        .ok()
+        .filter(|_| base.port() != 0)
+        .unwrap_or(0);
+    let metrics = NodeMetrics::new();
+    let (bound, task) =
+        fastevm_metrics::serve(SocketAddr::new(base.ip(), port), metrics.clone()).await?;
+    println!("node {i}: metrics on http://{bound}/metrics");
+    Ok(Some((metrics, task)))
 }
 
 /// The committee of this datadir: created on first start, then reused (keys must not change).
@@ -151,6 +177,7 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
     let senders = SenderCache::default();
     let prefetcher = senders.spawn_prefetcher();
     let mut nodes = Vec::new();
+    let mut exporters = Vec::new();
     for (i, (node_file, listener)) in node_files.iter().zip(listeners).enumerate() {
         let node_dir = args.datadir.join(format!("node-{i}"));
         let durability = Durability {
@@ -166,12 +193,15 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
             ..RpcServerConfig::default()
         };
         let journal = (!args.txpool_nojournal).then(|| node_dir.join(TXPOOL_JOURNAL_FILE));
+        let served_metrics = node_metrics(&args, i).await?;
+        let metrics = served_metrics.as_ref().map(|(m, _)| m.clone());
+        exporters.extend(served_metrics.map(|(_, task)| task));
         let execution = start_execution(
             chain,
             ExecutionOptions {
                 rpc: Some(rpc),
                 txpool_journal: journal.as_deref(),
-                metrics: None,
+                metrics: metrics.as_ref(),
                 accounts: UnlockedAccounts::new(dev_signers()),
             },
         )
@@ -203,11 +233,15 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
             bridge.last_executed_commit(),
             listener,
         )?;
+        if let Some(metrics) = &metrics {
+            spawn_status_metrics(validator.subscribe_status(), metrics.clone());
+        }
         nodes.push(DevNode {
             execution,
             validator,
             commits,
             bridge,
+            metrics,
         });
     }
     print_banner(&args, &nodes)?;
@@ -220,12 +254,17 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
             validator,
             mut commits,
             mut bridge,
+            metrics,
         } = node;
         let failed = failed_tx.clone();
         handles.push((validator, execution));
         tokio::spawn(async move {
             while let Some(subdag) = commits.recv().await {
-                match bridge.execute(&subdag).await {
+                let outcome = bridge.execute(&subdag).await;
+                if let Some(metrics) = &metrics {
+                    observe_commit(metrics, subdag.timestamp_ms, outcome.as_ref().ok());
+                }
+                match outcome {
                     Ok(CommitOutcome::Executed {
                         hash,
                         number,
@@ -250,6 +289,9 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
         Some(e) = failed_rx.recv() => Err(e),
     };
     tracing::info!("shutting down");
+    for exporter in exporters {
+        exporter.abort();
+    }
     for (validator, execution) in handles {
         if let Err(e) = validator.shutdown().await {
             tracing::warn!(error = %e, "validator shutdown");

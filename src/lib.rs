@@ -1,11 +1,13 @@
 //! The `fastevm` node: command-line entry points that wire the execution and consensus crates
-//! into one binary (`init`, `node`, `consensus`, `keygen`, `dev`, `import`, `export`, `load`).
+//! into one binary (`init`, `node`, `consensus`, `keygen`, `dev`, `import`, `export`, `load`,
+//! `dashboard`).
 //! Library code lives in `crates/*`; this crate only holds the glue the binary and the
 //! end-to-end tests share.
 
 pub mod chain_file;
 pub mod cli;
 pub mod consensus_cmd;
+pub mod dashboard;
 pub mod dev;
 pub mod dev_genesis;
 pub mod duration_arg;
@@ -14,3 +16,4 @@ pub mod load;
 pub mod node;
 pub mod test_utils;
 pub mod tx_feed;
+pub mod validator_metrics;

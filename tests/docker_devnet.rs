@@ -117,6 +117,7 @@ struct Devnet {
     image: String,
     subnet: String,
     http_ports: Vec<u16>,
+    dashboard_port: u16,
     network: String,
 }
 
@@ -158,6 +159,11 @@ impl Devnet {
                 env.push((format!("FASTEVM_{kind}_PORT_{i}"), free_port().to_string()));
             }
         }
+        let dashboard_port = free_port();
+        env.push((
+            "FASTEVM_DASHBOARD_PORT".to_string(),
+            dashboard_port.to_string(),
+        ));
         let compose_file = repo().join("docker/docker-compose.yml");
         let mut program = compose;
         program.extend([
@@ -172,6 +178,7 @@ impl Devnet {
             image,
             subnet,
             http_ports,
+            dashboard_port,
             network: String::new(),
         };
         let clock = Instant::now();
@@ -332,6 +339,21 @@ fn hex_u64(value: &Value) -> u64 {
         .unwrap_or_else(|e| panic!("bad quantity {s}: {e}"))
 }
 
+/// The dashboard service's `GET /api/status`, if it answers.
+async fn dashboard_status(port: u16) -> Option<Value> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .ok()?;
+    stream
+        .write_all(b"GET /api/status HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.ok()?;
+    serde_json::from_str(response.split_once("\r\n\r\n")?.1).ok()
+}
+
 /// Polls `probe` until it yields a value; panics with `what` after [`PATIENCE`].
 async fn eventually<T, F, Fut>(what: impl Fn() -> String, mut probe: F) -> T
 where
@@ -442,6 +464,20 @@ async fn docker_devnet_survives_stops_kills_and_partitions() {
         "1. 20 txs on all nodes, chains equal to #{height}, in {:.1?}",
         phase.elapsed()
     );
+    // The dashboard service sees the four nodes up and agreeing, with their validators' peers.
+    let status = eventually(
+        || "the dashboard shows four nodes up, agreeing, each with 3 peers".into(),
+        || async {
+            let status = dashboard_status(devnet.dashboard_port).await?;
+            let nodes = status["nodes"].as_array()?;
+            let ready = nodes.len() == 4
+                && nodes.iter().all(|n| n["up"] == true && n["peers"] == 3)
+                && status["agreement"]["agree"] == true;
+            ready.then_some(status)
+        },
+    )
+    .await;
+    eprintln!("   dashboard: {}", status["agreement"]);
 
     // 2. A stopped validator: the other three commit; restarted, its node catches up.
     let phase = Instant::now();

@@ -3,8 +3,8 @@
 
 mod processes;
 pub use processes::{
-    consensus_args, free_port, send_dev_transfer, spawn_consensus, spawn_dev, spawn_node,
-    spawn_node_on, spawn_node_with, DevProcess, JsonRpc, NodeProcess,
+    consensus_args, free_port, send_dev_transfer, spawn_consensus, spawn_dev, spawn_dev_with,
+    spawn_node, spawn_node_on, spawn_node_with, DevProcess, JsonRpc, NodeProcess,
 };
 
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};

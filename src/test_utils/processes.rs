@@ -146,6 +146,8 @@ pub struct DevProcess {
     pub child: std::process::Child,
     /// Each node's JSON-RPC address (host:port), in node order.
     pub rpc: Vec<String>,
+    /// Each node's metrics URL, when started with `--metrics`.
+    pub metrics: Vec<String>,
 }
 
 impl Drop for DevProcess {
@@ -157,12 +159,23 @@ impl Drop for DevProcess {
 
 /// Starts `bin dev --nodes N --http.port 0 --datadir DATADIR` and waits until it is ready.
 pub fn spawn_dev(bin: &std::path::Path, datadir: &std::path::Path, nodes: usize) -> DevProcess {
+    spawn_dev_with(bin, datadir, nodes, &[])
+}
+
+/// [`spawn_dev`] with `extra` flags (e.g. `--metrics 127.0.0.1:0`).
+pub fn spawn_dev_with(
+    bin: &std::path::Path,
+    datadir: &std::path::Path,
+    nodes: usize,
+    extra: &[&str],
+) -> DevProcess {
     use std::io::BufRead;
     let mut child = std::process::Command::new(bin)
         .args(["dev", "--http.port", "0", "--log-level", "warn", "--nodes"])
         .arg(nodes.to_string())
         .arg("--datadir")
         .arg(datadir)
+        .args(extra)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
         .spawn()
@@ -170,6 +183,7 @@ pub fn spawn_dev(bin: &std::path::Path, datadir: &std::path::Path, nodes: usize)
     let stdout = child.stdout.take().expect("piped stdout");
     let mut lines = std::io::BufReader::new(stdout).lines();
     let mut rpc = Vec::new();
+    let mut metrics = Vec::new();
     loop {
         let line = lines
             .next()
@@ -177,6 +191,9 @@ pub fn spawn_dev(bin: &std::path::Path, datadir: &std::path::Path, nodes: usize)
             .expect("utf-8 output");
         if line == "ready" {
             break;
+        }
+        if let Some((_, url)) = line.split_once(": metrics on ") {
+            metrics.push(url.trim().to_string());
         }
         if let Some(rest) = line.split_once(": RPC http://") {
             rpc.push(
@@ -190,7 +207,11 @@ pub fn spawn_dev(bin: &std::path::Path, datadir: &std::path::Path, nodes: usize)
     }
     std::thread::spawn(move || lines.for_each(drop));
     assert_eq!(rpc.len(), nodes, "one RPC address per node");
-    DevProcess { child, rpc }
+    DevProcess {
+        child,
+        rpc,
+        metrics,
+    }
 }
 
 /// A JSON-RPC client for tests: untyped calls over HTTP.

@@ -40,7 +40,7 @@ pub use config::{
 pub use error::{NodeError, NodeResult};
 pub use logic::{Destination, LogicConfig, NodeStats, Outputs, ValidatorLogic};
 pub use message::{ConsensusMessage, MessageLimits, WIRE_VERSION};
-pub use node::{NodeHandle, NodeStatus, ValidatorNode};
+pub use node::{NodeHandle, NodeStatus, ValidatorNode, PEER_LIVENESS_ROUNDS};
 pub use rocks_store::{
     RocksStore, RocksStoreOptions, CF_BLOCKS, CF_COMMITS, CF_META, META_OWN_INDEX,
     META_OWN_LAST_ROUND, META_SCHEMA_VERSION,

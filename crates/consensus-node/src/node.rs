@@ -42,9 +42,15 @@ pub struct NodeStatus {
     pub clock_round: Round,
     /// Round of the last own block.
     pub last_proposed_round: Round,
+    /// Other validators with an accepted block in the last [`PEER_LIVENESS_ROUNDS`] rounds:
+    /// the peers this node is hearing from.
+    pub live_peers: usize,
     /// Counters of the logic.
     pub stats: NodeStats,
 }
+
+/// How recent a peer's latest block must be (in rounds) for the peer to count as live.
+pub const PEER_LIVENESS_ROUNDS: Round = 20;
 
 impl NodeStatus {
     fn of(logic: &ValidatorLogic) -> Self {
@@ -54,9 +60,26 @@ impl NodeStatus {
             delivered_commit_index: logic.delivered_commit_index(),
             clock_round: core.clock_round(),
             last_proposed_round: core.last_proposed_round(),
+            live_peers: live_peers(core),
             stats: *logic.stats(),
         }
     }
+}
+
+/// Validators other than this one whose latest accepted block is at most
+/// [`PEER_LIVENESS_ROUNDS`] behind the clock round.
+fn live_peers(core: &fastevm_consensus::Core) -> usize {
+    let horizon = core.clock_round().saturating_sub(PEER_LIVENESS_ROUNDS);
+    let own = core.own_index();
+    (0..core.dag().committee().size())
+        .map(|a| a as AuthorityIndex)
+        .filter(|a| *a != own)
+        .filter(|a| {
+            core.dag()
+                .last_block_of(*a)
+                .is_some_and(|b| b.round() >= horizon)
+        })
+        .count()
 }
 
 /// Control of a running [`ValidatorNode`]. Dropping it stops the node as well (without

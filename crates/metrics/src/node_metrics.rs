@@ -36,6 +36,8 @@ pub struct NodeMetrics {
     pub consensus_round: IntGauge,
     /// Index of the last consensus commit executed.
     pub consensus_commit_index: IntGauge,
+    /// Other validators this one heard from recently (a block in the last 20 rounds).
+    pub consensus_peers: IntGauge,
     /// Seconds from a commit's consensus timestamp (its leader block's) to its executed block,
     /// by this machine's clock.
     pub commit_latency_seconds: Histogram,
@@ -114,6 +116,10 @@ impl NodeMetrics {
             consensus_commit_index: gauge(
                 "consensus_commit_index",
                 "Last executed consensus commit index",
+            ),
+            consensus_peers: gauge(
+                "consensus_peers",
+                "Other validators with a block in the last 20 rounds",
             ),
             registry,
         }

@@ -1,0 +1,49 @@
+//! What a validator reports to its metrics, shared by `fastevm consensus` and `fastevm dev`:
+//! the round, commit index and live peers from its node's status, and for every commit the
+//! latency from its consensus timestamp to the executed block, and the new head.
+
+use fastevm_consensus_bridge::CommitOutcome;
+use fastevm_consensus_node::NodeStatus;
+use fastevm_metrics::NodeMetrics;
+use tokio::{sync::watch, task::JoinHandle};
+
+/// Copies every status change of a validator into `metrics` until the validator stops.
+pub fn spawn_status_metrics(
+    mut status: watch::Receiver<NodeStatus>,
+    metrics: NodeMetrics,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        while status.changed().await.is_ok() {
+            let current = *status.borrow_and_update();
+            metrics.consensus_round.set(current.clock_round as i64);
+            metrics
+                .consensus_commit_index
+                .set(current.last_commit_index as i64);
+            metrics.consensus_peers.set(current.live_peers as i64);
+        }
+    })
+}
+
+/// Records a commit whose leader's consensus time is `timestamp_ms` and that the bridge has
+/// just handled: its latency by this machine's clock and, if it made a block, the new head.
+pub fn observe_commit(metrics: &NodeMetrics, timestamp_ms: u64, outcome: Option<&CommitOutcome>) {
+    metrics
+        .commit_latency_seconds
+        .observe(unix_now_ms().saturating_sub(timestamp_ms) as f64 / 1e3);
+    if let Some(CommitOutcome::Executed {
+        number,
+        transactions,
+        ..
+    }) = outcome
+    {
+        metrics.head_number.set(*number as i64);
+        metrics.block_transactions.set(*transactions as i64);
+    }
+}
+
+fn unix_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
