@@ -48,11 +48,11 @@ pub trait EthApi {
     /// `eth_maxPriorityFeePerGas`: suggested tip.
     #[method(name = "maxPriorityFeePerGas", blocking)]
     fn max_priority_fee_per_gas(&self) -> RpcResult<U256>;
-    /// `eth_feeHistory`.
+    /// `eth_feeHistory` (the block count as a JSON number, decimal or hex string, as geth).
     #[method(name = "feeHistory", blocking)]
     fn fee_history(
         &self,
-        block_count: U64,
+        block_count: serde_json::Value,
         newest_block: BlockNumberOrTag,
         reward_percentiles: Option<Vec<f64>>,
     ) -> RpcResult<FeeHistory>;
@@ -99,13 +99,14 @@ pub trait EthApi {
         state_overrides: Option<StateOverride>,
         block_overrides: Option<Box<BlockOverrides>>,
     ) -> RpcResult<Bytes>;
-    /// `eth_estimateGas`.
+    /// `eth_estimateGas` (block overrides, geth 1.15's fourth parameter, are refused).
     #[method(name = "estimateGas", blocking)]
     fn estimate_gas(
         &self,
         request: TransactionRequest,
         block: Option<BlockId>,
         state_overrides: Option<StateOverride>,
+        block_overrides: Option<Box<BlockOverrides>>,
     ) -> RpcResult<U64>;
     /// `eth_createAccessList`.
     #[method(name = "createAccessList", blocking)]

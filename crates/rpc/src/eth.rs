@@ -71,11 +71,18 @@ impl EthApiServer for EthRpc {
 
     fn fee_history(
         &self,
-        block_count: U64,
+        block_count: serde_json::Value,
         newest_block: BlockNumberOrTag,
         reward_percentiles: Option<Vec<f64>>,
     ) -> RpcResult<FeeHistory> {
-        rpc(self.fee_history_of(block_count.to(), newest_block, reward_percentiles))
+        let block_count = crate::param_check::hex_or_decimal_u64(&block_count).ok_or_else(|| {
+            crate::params::invalid_argument(
+                0,
+                format!("invalid hex or decimal integer {block_count}"),
+            )
+        });
+        rpc(block_count
+            .and_then(|count| self.fee_history_of(count, newest_block, reward_percentiles)))
     }
 
     fn base_fee(&self) -> RpcResult<U256> {
@@ -148,7 +155,13 @@ impl EthApiServer for EthRpc {
         request: TransactionRequest,
         block: Option<BlockId>,
         state_overrides: Option<StateOverride>,
+        block_overrides: Option<Box<BlockOverrides>>,
     ) -> RpcResult<U64> {
+        if block_overrides.is_some() {
+            return rpc(Err(RpcError::invalid_params(
+                "block overrides are not supported by eth_estimateGas on this node",
+            )));
+        }
         rpc(self
             .estimate_gas_at(request, block, state_overrides)
             .map(U64::from))

@@ -36,6 +36,7 @@ mod fees;
 mod filters;
 mod logs;
 mod net_web3;
+mod param_check;
 mod params;
 mod pool;
 mod server;
@@ -68,6 +69,7 @@ pub use fees::{
 };
 pub use filters::{FilterPoll, FilterRegistry, FILTER_TIMEOUT_SECS, MAX_BUFFERED_CHANGES};
 pub use net_web3::CLIENT_VERSION;
+pub use param_check::{check_params, signature, Arg, Param};
 pub use params::GethParam;
 pub use server::{
     rpc_module, start_rpc_server, RpcServerConfig, RpcServerHandle, DEFAULT_MAX_CONNECTIONS,

@@ -9,6 +9,7 @@ use crate::{
     },
     call_metrics::{CallMetrics, CallMetricsConfig},
     cors::AllowAnyOriginLayer,
+    param_check::ParamCheck,
     EthRpc, QueryLimits, RpcContext, RpcError,
 };
 use jsonrpsee::{
@@ -190,7 +191,8 @@ async fn listen(
     let middleware =
         tower::ServiceBuilder::new().layer(AllowAnyOriginLayer::new(config.cors_allow_any_origin));
     let rpc_middleware = jsonrpsee::core::middleware::RpcServiceBuilder::new()
-        .layer_fn(move |service| CallMetrics::new(service, call_metrics.clone()));
+        .layer_fn(move |service| CallMetrics::new(service, call_metrics.clone()))
+        .layer_fn(ParamCheck::new);
     let server = ServerBuilder::with_config(server_config(config, transport))
         .set_http_middleware(middleware)
         .set_rpc_middleware(rpc_middleware)

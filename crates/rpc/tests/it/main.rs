@@ -10,6 +10,7 @@ mod accounts;
 mod bad_blocks;
 mod filters;
 mod http;
+mod param_errors;
 mod spec_methods;
 mod state;
 mod subscriptions;
