@@ -4,7 +4,7 @@
 use crate::{
     dev::validator_fee_recipient,
     tx_feed::{remote_sender_prefetch, RemotePoolFeed},
-    validator_metrics::{observe_commit, spawn_status_metrics},
+    validator_metrics::{observe_commit, observe_committed, spawn_status_metrics},
 };
 use anyhow::{bail, Context};
 use clap::Args;
@@ -144,8 +144,10 @@ pub async fn run_consensus(args: ConsensusArgs) -> anyhow::Result<()> {
         args.execution_url,
         bridge.last_executed_commit() + 1
     );
+    let own_index = validator.own_index();
     let run = async {
         while let Some(subdag) = commits.recv().await {
+            observe_committed(&metrics, &subdag, own_index);
             let outcome = bridge.execute(&subdag).await;
             observe_commit(&metrics, subdag.timestamp_ms, outcome.as_ref().ok());
             match outcome {

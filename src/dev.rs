@@ -8,7 +8,7 @@ use crate::{
     execution::{start_execution, ExecutionOptions, ExecutionStack, TXPOOL_JOURNAL_FILE},
     node::{open_chain, Durability},
     tx_feed::PoolFeed,
-    validator_metrics::{observe_commit, spawn_status_metrics},
+    validator_metrics::{observe_commit, observe_committed, spawn_status_metrics},
 };
 use alloy_primitives::{keccak256, Address};
 use anyhow::{bail, Context};
@@ -229,7 +229,7 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
             committee.clone(),
             node_file.signing_key()?,
             node_dir.join("consensus"),
-            Box::new(PoolFeed::new(execution.pool.clone())),
+            Box::new(PoolFeed::new(execution.pool.clone()).with_metrics(metrics.clone())),
             bridge.last_executed_commit(),
             listener,
         )?;
@@ -257,9 +257,13 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
             metrics,
         } = node;
         let failed = failed_tx.clone();
+        let own_index = validator.own_index();
         handles.push((validator, execution));
         tokio::spawn(async move {
             while let Some(subdag) = commits.recv().await {
+                if let Some(metrics) = &metrics {
+                    observe_committed(metrics, &subdag, own_index);
+                }
                 let outcome = bridge.execute(&subdag).await;
                 if let Some(metrics) = &metrics {
                     observe_commit(metrics, subdag.timestamp_ms, outcome.as_ref().ok());

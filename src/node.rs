@@ -217,6 +217,7 @@ pub async fn start_node(args: &NodeArgs) -> anyhow::Result<RunningNode> {
     auth_methods
         .merge(
             PoolFeedServer::new(execution.pool.clone())
+                .with_metrics(metrics.clone())
                 .with_changes(execution.rpc_context.events.pool_changes())
                 .with_prefetcher(engine.chain().sender_cache().spawn_prefetcher())
                 .into_rpc()

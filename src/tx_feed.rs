@@ -20,6 +20,7 @@ use alloy_primitives::{keccak256, Bytes, B256, U64};
 use fastevm_consensus::{Transaction, TransactionSource};
 use fastevm_consensus_node::AcceptedTransactionsHook;
 use fastevm_executor::SenderPrefetcher;
+use fastevm_metrics::NodeMetrics;
 use fastevm_txpool::TxPool;
 use jsonrpsee::{
     core::{async_trait, RpcResult},
@@ -135,6 +136,8 @@ pub struct PoolFeedServer {
     changes: Option<watch::Receiver<u64>>,
     /// Where `fastevm_prefetchSenders` hands transactions (absent: it does nothing).
     prefetcher: Option<SenderPrefetcher>,
+    /// Where admission-to-proposal latencies go.
+    metrics: Option<NodeMetrics>,
 }
 
 impl PoolFeedServer {
@@ -150,7 +153,14 @@ impl PoolFeedServer {
             reoffer: Arc::new(Mutex::new(Reoffer::new(REOFFER_AFTER))),
             changes: None,
             prefetcher: None,
+            metrics: None,
         }
+    }
+
+    /// Reports each transaction's pool admission to hand-over latency to `metrics`.
+    pub fn with_metrics(mut self, metrics: NodeMetrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Serves `fastevm_prefetchSenders` with `prefetcher` (the node's sender cache's).
@@ -171,6 +181,7 @@ impl PoolFeedServer {
         let mut reoffer = self.reoffer.lock();
         let mut batch = reoffer.due(&self.pool, now);
         let (transactions, next) = self.pool.pending_since(after, max);
+        observe_admission_to_proposal(self.metrics.as_ref(), &self.pool, &transactions);
         reoffer.record(transactions.iter().map(|(hash, _)| *hash), now);
         batch.extend(transactions.into_iter().map(|(_, raw)| raw));
         PendingBatch {
@@ -259,6 +270,7 @@ pub struct PoolFeed {
     cursor: u64,
     queue: VecDeque<Bytes>,
     reoffer: Reoffer,
+    metrics: Option<NodeMetrics>,
 }
 
 impl PoolFeed {
@@ -273,7 +285,32 @@ impl PoolFeed {
             cursor: 0,
             queue: VecDeque::new(),
             reoffer: Reoffer::new(delay),
+            metrics: None,
         }
+    }
+
+    /// Reports each transaction's pool admission to proposal latency to `metrics`.
+    pub fn with_metrics(mut self, metrics: Option<NodeMetrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+}
+
+/// Observes, for `transactions` just taken from `pool` for a proposal, the time since each was
+/// admitted.
+fn observe_admission_to_proposal(
+    metrics: Option<&NodeMetrics>,
+    pool: &TxPool,
+    transactions: &[(B256, Bytes)],
+) {
+    let Some(metrics) = metrics else {
+        return;
+    };
+    let hashes: Vec<B256> = transactions.iter().map(|(hash, _)| *hash).collect();
+    for admitted in pool.admission_times(&hashes).into_iter().flatten() {
+        metrics
+            .tx_admission_to_proposal_seconds
+            .observe(admitted.elapsed().as_secs_f64());
     }
 }
 
@@ -284,6 +321,7 @@ impl TransactionSource for PoolFeed {
         self.queue.extend(again);
         if self.queue.len() < max_count {
             let (transactions, next) = self.pool.pending_since(self.cursor, max_count);
+            observe_admission_to_proposal(self.metrics.as_ref(), &self.pool, &transactions);
             self.cursor = next;
             self.queue
                 .extend(transactions.into_iter().map(|(_, raw)| raw));

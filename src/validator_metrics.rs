@@ -1,7 +1,9 @@
 //! What a validator reports to its metrics, shared by `fastevm consensus` and `fastevm dev`:
 //! the round, commit index and live peers from its node's status, and for every commit the
-//! latency from its consensus timestamp to the executed block, and the new head.
+//! latency from its consensus timestamp to the executed block, the proposal-to-commit latency of
+//! its own blocks in it, and the new head.
 
+use fastevm_consensus::{AuthorityIndex, CommittedSubDag};
 use fastevm_consensus_bridge::CommitOutcome;
 use fastevm_consensus_node::NodeStatus;
 use fastevm_metrics::NodeMetrics;
@@ -22,6 +24,17 @@ pub fn spawn_status_metrics(
             metrics.consensus_peers.set(current.live_peers as i64);
         }
     })
+}
+
+/// Records, when `subdag` reaches the bridge, how long ago each of the validator's own blocks in
+/// it (author `own`) was proposed, by the block's timestamp (this machine's clock).
+pub fn observe_committed(metrics: &NodeMetrics, subdag: &CommittedSubDag, own: AuthorityIndex) {
+    let now_ms = unix_now_ms();
+    for block in subdag.blocks.iter().filter(|b| b.author() == own) {
+        metrics
+            .proposal_to_commit_seconds
+            .observe(now_ms.saturating_sub(block.timestamp_ms()) as f64 / 1e3);
+    }
 }
 
 /// Records a commit whose leader's consensus time is `timestamp_ms` and that the bridge has

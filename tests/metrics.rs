@@ -182,6 +182,16 @@ async fn every_metric_moves_and_agrees_with_the_chain() {
         value(&text, &format!("fastevm_rpc_seconds_count{sent}")),
         (TRANSFERS + 1) as f64
     );
+    // Per-hop latencies: every transfer was handed to the validator once (the queued one never)
+    // and observed when its block became canonical.
+    assert_eq!(
+        value(&text, "fastevm_tx_admission_to_proposal_seconds_count"),
+        TRANSFERS as f64
+    );
+    assert_eq!(
+        value(&text, "fastevm_tx_inclusion_seconds_count"),
+        TRANSFERS as f64
+    );
     assert_eq!(value(&text, "fastevm_txpool_queued"), 1.0);
     assert_eq!(value(&text, "fastevm_txpool_pending"), 0.0);
 
@@ -189,6 +199,12 @@ async fn every_metric_moves_and_agrees_with_the_chain() {
     assert!(value(&consensus, "fastevm_consensus_round") > 0.0);
     assert!(value(&consensus, "fastevm_consensus_commit_index") > 0.0);
     assert!(value(&consensus, "fastevm_consensus_commit_latency_seconds_count") > 0.0);
+    assert!(
+        value(
+            &consensus,
+            "fastevm_consensus_proposal_to_commit_seconds_count"
+        ) > 0.0
+    );
     assert!(value(&consensus, "fastevm_head_number") >= head);
     // A committee of one has no peer to hear from (tests/dashboard.rs sees 3 with four).
     assert_eq!(value(&consensus, "fastevm_consensus_peers"), 0.0);
@@ -211,6 +227,9 @@ async fn every_metric_moves_and_agrees_with_the_chain() {
         "fastevm_consensus_commit_index",
         "fastevm_consensus_commit_latency_seconds",
         "fastevm_consensus_peers",
+        "fastevm_tx_admission_to_proposal_seconds",
+        "fastevm_consensus_proposal_to_commit_seconds",
+        "fastevm_tx_inclusion_seconds",
     ];
     for name in declared(&text).iter().chain(&declared(&consensus)) {
         assert!(checked.contains(&name.as_str()), "{name} is not checked");

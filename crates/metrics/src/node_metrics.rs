@@ -41,6 +41,14 @@ pub struct NodeMetrics {
     /// Seconds from a commit's consensus timestamp (its leader block's) to its executed block,
     /// by this machine's clock.
     pub commit_latency_seconds: Histogram,
+    /// Per-hop latency of a transaction, hop 1: pool admission to being handed to the validator
+    /// for a proposal (the pool feed).
+    pub tx_admission_to_proposal_seconds: Histogram,
+    /// Hop 2: an own DAG block's proposal (its timestamp) to its commit reaching the bridge.
+    pub proposal_to_commit_seconds: Histogram,
+    /// End to end: pool admission to the canonical executed block holding the transaction
+    /// (hop 3, commit to executed block, is `commit_latency_seconds`).
+    pub tx_inclusion_seconds: Histogram,
 }
 
 impl NodeMetrics {
@@ -96,6 +104,18 @@ impl NodeMetrics {
             commit_latency_seconds: seconds(
                 "consensus_commit_latency_seconds",
                 "Seconds from a commit's consensus timestamp (its leader block's) to its executed block",
+            ),
+            tx_admission_to_proposal_seconds: seconds(
+                "tx_admission_to_proposal_seconds",
+                "Seconds from a transaction's pool admission to its hand-over to the validator for a proposal",
+            ),
+            proposal_to_commit_seconds: seconds(
+                "consensus_proposal_to_commit_seconds",
+                "Seconds from an own DAG block's proposal to its commit reaching the bridge",
+            ),
+            tx_inclusion_seconds: seconds(
+                "tx_inclusion_seconds",
+                "Seconds from a transaction's pool admission to the canonical executed block holding it",
             ),
             gas_total,
             head_number: gauge("head_number", "Canonical head block number"),

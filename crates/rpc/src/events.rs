@@ -177,6 +177,15 @@ impl CanonicalNotifier {
             .flat_map(|(b, _)| b.body.transactions.iter().cloned().zip(b.senders.clone()))
             .filter(|(tx, _)| !included.contains(tx.tx_hash()))
             .collect();
+        if let Some(metrics) = &ctx.metrics {
+            // Admission to inclusion, for the transactions this node's pool held.
+            let hashes: Vec<B256> = included.iter().copied().collect();
+            for admitted in ctx.pool.admission_times(&hashes).into_iter().flatten() {
+                metrics
+                    .tx_inclusion_seconds
+                    .observe(admitted.elapsed().as_secs_f64());
+            }
+        }
         let head = ctx.store.head_header()?;
         let base_fee = expected_base_fee(&ctx.spec, &head).unwrap_or_default();
         ctx.pool

@@ -217,6 +217,15 @@ impl TxPool {
         Some(view(tx, is_pending))
     }
 
+    /// When each of `hashes` was admitted (`None`: not pooled), for latency metrics.
+    pub fn admission_times(&self, hashes: &[B256]) -> Vec<Option<std::time::Instant>> {
+        let set = self.set.read();
+        hashes
+            .iter()
+            .map(|hash| set.get(hash).map(|(tx, _)| tx.valid.admitted))
+            .collect()
+    }
+
     /// Whether `hash` is pooled.
     pub fn contains(&self, hash: &B256) -> bool {
         self.set.read().contains(hash)

@@ -27,6 +27,8 @@ pub(crate) struct ValidTx {
     pub(crate) tip: u128,
     /// Most the transaction can take from the sender: `gas_limit * max_fee + value`.
     pub(crate) cost: U256,
+    /// When it passed validation (for latency metrics only; never orders anything).
+    pub(crate) admitted: std::time::Instant,
 }
 
 impl ValidTx {
@@ -157,5 +159,6 @@ pub(crate) fn validate(
         max_fee,
         tip,
         cost,
+        admitted: std::time::Instant::now(),
     })
 }
