@@ -26,6 +26,7 @@
 
 mod config;
 mod error;
+pub mod future_blocks;
 mod logic;
 mod message;
 mod node;

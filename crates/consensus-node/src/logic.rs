@@ -10,6 +10,8 @@
 //! - **Verification.** Every received block goes through the core's [`BlockVerifier`] (epoch,
 //!   author, structure, signature); failures are counted and the block dropped. Equivocating
 //!   blocks are valid blocks and go to the core, which keeps them apart.
+//! - **Timestamp guard.** A block dated ahead of the node's clock waits until its time
+//!   ([`crate::future_blocks`]), so no validator can drag the chain's time forward.
 //! - **Synchronizer.** Missing ancestors reported by the core are requested from peers
 //!   ([`BlockSynchronizer`]); requests from peers are answered from the DAG or the store, adding
 //!   ancestors above the requester's highest accepted rounds so catching up needs few round trips.
@@ -25,10 +27,11 @@ use std::sync::Arc;
 use ed25519_dalek::SigningKey;
 use fastevm_consensus::{
     AuthorityIndex, BlockRef, BlockVerifier, CommitIndex, CommittedSubDag, Committee, Core,
-    CoreParams, Round, SignedBlock, Store, Transaction, TransactionSource,
+    CoreParams, Round, SignedBlock, Store, Transaction, TransactionSource, VerifiedBlock,
 };
 
 use crate::error::{NodeError, NodeResult};
+use crate::future_blocks::{Admission, FutureBlocks};
 use crate::message::{ConsensusMessage, MessageLimits};
 use crate::synchronizer::{BlockSynchronizer, SyncConfig};
 
@@ -83,8 +86,10 @@ pub struct NodeStats {
     pub blocks_accepted_for_core: u64,
     /// Received blocks already in the DAG (not verified again).
     pub duplicate_blocks: u64,
-    /// Received blocks failing verification, or rejected by the core.
+    /// Received blocks failing verification, rejected by the core, or dated too far ahead.
     pub blocks_rejected: u64,
+    /// Received blocks dated ahead of this node's clock, held until their time came.
+    pub blocks_delayed: u64,
     /// Messages that could not be decoded or came from an unknown index.
     pub messages_malformed: u64,
     /// Block requests sent.
@@ -143,6 +148,8 @@ pub struct ValidatorLogic {
     started: bool,
     last_own_broadcast_ms: u64,
     stats: NodeStats,
+    /// Received blocks dated ahead of the clock (the timestamp guard).
+    future: FutureBlocks,
 }
 
 impl std::fmt::Debug for ValidatorLogic {
@@ -194,6 +201,7 @@ impl ValidatorLogic {
             started: false,
             last_own_broadcast_ms: 0,
             stats: NodeStats::default(),
+            future: FutureBlocks::default(),
         })
     }
 
@@ -239,10 +247,10 @@ impl ValidatorLogic {
             return Ok(out);
         }
         match msg {
-            ConsensusMessage::Block(block) => self.receive_blocks(vec![block], &mut out)?,
+            ConsensusMessage::Block(block) => self.receive_blocks(vec![block], now_ms, &mut out)?,
             ConsensusMessage::Blocks(blocks) => {
                 self.stats.blocks_fetched += blocks.len() as u64;
-                self.receive_blocks(blocks, &mut out)?;
+                self.receive_blocks(blocks, now_ms, &mut out)?;
             }
             ConsensusMessage::RequestBlocks {
                 refs,
@@ -320,6 +328,9 @@ impl ValidatorLogic {
         if let Some(deadline) = self.sync.next_deadline_ms() {
             next = next.min(deadline);
         }
+        if let Some(release) = self.future.next_release_ms() {
+            next = next.min(release);
+        }
         if self.core.last_proposed_round() > 0 {
             next = next.min(
                 self.last_own_broadcast_ms
@@ -329,7 +340,12 @@ impl ValidatorLogic {
         next.max(now_ms.saturating_add(1))
     }
 
-    fn receive_blocks(&mut self, blocks: Vec<SignedBlock>, out: &mut Outputs) -> NodeResult<()> {
+    fn receive_blocks(
+        &mut self,
+        blocks: Vec<SignedBlock>,
+        now_ms: u64,
+        out: &mut Outputs,
+    ) -> NodeResult<()> {
         let mut verified = Vec::with_capacity(blocks.len());
         for signed in blocks {
             if self.core.dag().contains_block(&signed.reference()) {
@@ -337,13 +353,25 @@ impl ValidatorLogic {
                 continue;
             }
             match self.verifier.verify(signed) {
-                Ok(b) => verified.push(b),
+                Ok(b) => match self.future.admit(b, now_ms) {
+                    Admission::Now(b) => verified.push(b),
+                    Admission::Held => self.stats.blocks_delayed += 1,
+                    Admission::Refused => {
+                        self.stats.blocks_rejected += 1;
+                        tracing::debug!("refused a block dated too far ahead");
+                    }
+                },
                 Err(e) => {
                     self.stats.blocks_rejected += 1;
                     tracing::debug!(error = %e, "rejected block");
                 }
             }
         }
+        self.add_verified(verified, out)
+    }
+
+    /// Hands verified blocks (received now, or held until their time) to the core.
+    fn add_verified(&mut self, verified: Vec<VerifiedBlock>, out: &mut Outputs) -> NodeResult<()> {
         if verified.is_empty() {
             return Ok(());
         }
@@ -364,6 +392,8 @@ impl ValidatorLogic {
         source: Option<AuthorityIndex>,
         out: &mut Outputs,
     ) -> NodeResult<()> {
+        let due = self.future.release(now_ms);
+        self.add_verified(due, out)?;
         self.propose(now_ms, false, out)?;
         self.sync
             .set_missing(&self.core.missing_references(), source);

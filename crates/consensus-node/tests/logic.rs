@@ -150,8 +150,9 @@ fn requests_are_answered_with_ancestors_above_the_requesters_rounds() {
         .iter()
         .map(|b| b.signed().clone())
         .collect();
+    // Received after the builder's timestamps (round × 1 s), so none waits as a future block.
     logic
-        .on_message(1, ConsensusMessage::Blocks(blocks), 1)
+        .on_message(1, ConsensusMessage::Blocks(blocks), 6_000)
         .unwrap();
     assert_eq!(logic.stats().blocks_rejected, 0);
     let top = dag.block(5, 2);
@@ -236,4 +237,57 @@ fn accepted_peer_blocks_hand_out_their_transactions_once() {
         .on_message(1, ConsensusMessage::Block(forged), 4)
         .unwrap();
     assert!(out.accepted_transactions.is_empty());
+}
+
+#[test]
+fn blocks_from_the_future_wait_and_cannot_drag_chain_time() {
+    use fastevm_consensus_node::future_blocks::{MAX_FORWARD_DRIFT_MS, MAX_HELD_DRIFT_MS};
+    let (committee, keys) = Committee::new_for_test(4, 3);
+    let mut logic = logic_for(&committee, &keys[0], 0, Arc::new(MemStore::new()));
+    let now = 1_000_000;
+    logic.on_start(now).unwrap();
+
+    // Authority 3 signs a block dated ten days ahead: refused, never part of the DAG.
+    let lying = round1(&committee, &keys[3], 3, now + 10 * 24 * 3_600_000);
+    logic
+        .on_message(3, ConsensusMessage::Block(lying.clone()), now)
+        .unwrap();
+    assert_eq!(logic.stats().blocks_rejected, 1);
+    assert!(!logic.core().dag().contains_block(&lying.reference()));
+
+    // Authority 2's clock runs 3 s fast: its block waits until it is no more than the allowed
+    // drift ahead.
+    let early = round1(&committee, &keys[2], 2, now + 3_000);
+    const { assert!(3_000 < MAX_HELD_DRIFT_MS) };
+    logic
+        .on_message(2, ConsensusMessage::Block(early.clone()), now)
+        .unwrap();
+    assert_eq!(logic.stats().blocks_delayed, 1);
+    assert!(!logic.core().dag().contains_block(&early.reference()));
+    let release = now + 3_000 - MAX_FORWARD_DRIFT_MS;
+    assert!(logic.next_wakeup_ms(now) <= release);
+    logic.on_tick(release - 1).unwrap();
+    assert!(!logic.core().dag().contains_block(&early.reference()));
+
+    // Authority 1 is on time; with 2's block released, round 1 has a quorum and this node
+    // proposes round 2, stamped by its own clock, not ten days ahead.
+    let on_time = round1(&committee, &keys[1], 1, release);
+    let mut proposed = own_blocks(
+        &logic
+            .on_message(1, ConsensusMessage::Block(on_time), release)
+            .unwrap(),
+    );
+    assert!(logic.core().dag().contains_block(&early.reference()));
+    for t in [release + 50, release + 300] {
+        proposed.extend(own_blocks(&logic.on_tick(t).unwrap()));
+    }
+    let round2 = proposed
+        .iter()
+        .find(|b| b.block.round == 2)
+        .expect("round 2 proposed");
+    assert!(
+        round2.block.timestamp_ms <= now + 3_000,
+        "own block at {} not dragged ahead",
+        round2.block.timestamp_ms
+    );
 }
