@@ -108,9 +108,10 @@ check-all: ## Format check, clippy with -D warnings, then the CI tests
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	$(CARGO) test --workspace --locked $(TEST_TAIL)
 
-setup: ## Install what .ci/run installs: apt libclang-dev clang busybox-static chromium, pip web3 eth-account
+setup: ## Install what .ci/run installs: apt libclang-dev clang busybox-static chromium prometheus, pip web3 eth-account
 	$(SUDO) apt-get update
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y libclang-dev clang busybox-static chromium
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus
 	$(PYTHON) -m pip install --disable-pip-version-check web3 eth-account
 
 clean: ## cargo clean, and remove the dev data directory DATADIR

@@ -1,6 +1,7 @@
-//! The Grafana dashboard shipped for the devnet's `monitoring` profile
+//! The monitoring shipped for the devnet's `monitoring` profile: the Grafana dashboard
 //! (docker/monitoring/grafana/dashboards/fastevm.json) is valid JSON whose queries name only
-//! metrics the node registers, and which charts every one of them.
+//! metrics the node registers, and which charts every one of them; the Prometheus
+//! configurations and alert rules pass `promtool check`.
 
 use fastevm_metrics::NodeMetrics;
 use serde_json::Value;
@@ -68,4 +69,47 @@ fn the_grafana_dashboard_charts_exactly_the_registered_metrics() {
         panels.iter().any(|p| p["datasource"]["uid"] == "loki"),
         "a logs panel"
     );
+}
+
+/// Runs Prometheus' own checker (`promtool`, Debian's `prometheus` package; `.ci/run` installs
+/// it) and returns its output; a missing promtool fails the test.
+fn promtool(args: &[&str]) -> String {
+    let output = std::process::Command::new("promtool")
+        .args(args)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/docker"))
+        .output()
+        .expect("promtool runs (apt-get install --no-install-recommends prometheus)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "promtool {args:?}:\n{text}");
+    text
+}
+
+#[test]
+fn prometheus_configurations_and_alert_rules_pass_promtool() {
+    for config in ["prometheus.yml", "prometheus-host.yml"] {
+        let out = promtool(&["check", "config", config]);
+        assert!(
+            out.contains("1 rule files found"),
+            "{config} loads the alerts:\n{out}"
+        );
+    }
+    let out = promtool(&["check", "rules", "monitoring/alerts.yml"]);
+    assert!(out.contains("5 rules found"), "{out}");
+    // Every alert queries metrics the node registers (or Prometheus' own `up`).
+    let rules = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docker/monitoring/alerts.yml"
+    ))
+    .unwrap();
+    let registered = registered();
+    for name in names_in(&rules) {
+        assert!(
+            registered.contains(&name),
+            "{name} in alerts.yml is not a metric"
+        );
+    }
 }
