@@ -19,7 +19,9 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 /// Flags of `fastevm node` (named as reth's).
 #[derive(Debug, Clone, Args)]
 pub struct NodeArgs {
-    /// Genesis file (geth format). Required the first time; later it must match the database.
+    /// Genesis file (geth format), used the first time; later it must match the database.
+    /// Without it on a new data directory the node starts the built-in dev genesis (chain id
+    /// 1337, `fastevm genesis dev`), written to DATADIR/genesis.json.
     #[arg(long)]
     pub chain: Option<PathBuf>,
     /// Data directory (database in DATADIR/db).
@@ -175,13 +177,32 @@ pub fn open_chain(
     Ok(Blockchain::new(Arc::new(store), Arc::new(spec)))
 }
 
+/// Writes the built-in dev genesis to DATADIR/genesis.json for a node started without `--chain`
+/// on a new data directory, saying so.
+fn write_dev_genesis(datadir: &std::path::Path) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(datadir).with_context(|| format!("creating {}", datadir.display()))?;
+    let path = datadir.join("genesis.json");
+    std::fs::write(&path, crate::dev_genesis::dev_genesis_json())
+        .with_context(|| format!("writing {}", path.display()))?;
+    tracing::warn!(
+        genesis = %path.display(),
+        "no --chain and a new data directory: starting the built-in dev genesis (chain id 1337)"
+    );
+    Ok(path)
+}
+
 /// Starts the node's services; they run until the returned value is dropped.
 pub async fn start_node(args: &NodeArgs) -> anyhow::Result<RunningNode> {
     let durability = Durability {
         sync: args.db_sync,
         persist_every_block: args.db_persist_every_block,
     };
-    let chain = open_chain(&args.datadir, args.chain.as_ref(), durability)?;
+    let genesis = match &args.chain {
+        Some(path) => Some(path.clone()),
+        None if !args.datadir.join("db").exists() => Some(write_dev_genesis(&args.datadir)?),
+        None => None,
+    };
+    let chain = open_chain(&args.datadir, genesis.as_ref(), durability)?;
     let head = chain.store().head_header()?;
     let metrics = NodeMetrics::new();
     metrics.head_number.set(head.number as i64);

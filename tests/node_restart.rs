@@ -1,7 +1,8 @@
 //! The `fastevm node` binary: Engine API on an ephemeral port. After SIGKILL and restart a node
 //! run with `--db.persist-every-block` keeps its head, safe and finalized blocks; a node writing
 //! blocks in the background (the default) restarts at one of the blocks it had accepted, whole.
-//! Both go on building.
+//! Both go on building. A node started without `--chain` on a new data directory runs the
+//! built-in dev genesis.
 
 use alloy_primitives::{Address, B256, U64};
 use alloy_rpc_types_engine::{ForkchoiceState, PayloadAttributes, PayloadStatusEnum};
@@ -10,11 +11,7 @@ use fastevm_engine_rpc::{
     engine_http_client, EngineApiClient, EngineHttpClient, FastPayloadAttributes, JwtSecret,
 };
 use fastevm_storage::{ChainStore, StoreOptions};
-use std::{
-    path::Path,
-    process::{Child, Command},
-    time::Duration,
-};
+use std::{path::Path, process::Child, time::Duration};
 
 fn start(datadir: &Path, with_chain: bool) -> (Child, String) {
     start_with(datadir, with_chain, &["--db.persist-every-block"])
@@ -100,15 +97,6 @@ async fn build_on(c: &EngineHttpClient, head: B256, timestamp: u64) -> B256 {
 #[tokio::test]
 async fn node_keeps_head_safe_and_finalized_across_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    // An empty database needs a genesis.
-    let refused = Command::new(env!("CARGO_BIN_EXE_fastevm"))
-        .args(["node", "--datadir"])
-        .arg(dir.path().join("empty"))
-        .output()
-        .unwrap();
-    assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("--chain"));
-
     let (mut node, addr) = start(dir.path(), true);
     let c = client(&addr, dir.path());
     let genesis = {
@@ -216,4 +204,19 @@ async fn node_writing_in_the_background_restarts_at_a_whole_block() {
     node.wait().unwrap();
     let store = ChainStore::open(dir.path().join("db"), StoreOptions::default()).unwrap();
     assert!(store.header(&next).unwrap().is_some() || store.head_hash().unwrap() == head);
+}
+
+#[test]
+fn a_node_without_chain_on_a_new_datadir_runs_the_dev_genesis() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, _) = start(dir.path(), false);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("genesis.json")).unwrap(),
+        fastevm::dev_genesis::dev_genesis_json(),
+        "the genesis it started is written beside the database"
+    );
+    let store = ChainStore::open(dir.path().join("db"), StoreOptions::default()).unwrap();
+    assert_eq!(store.genesis_hash().unwrap(), Some(dev_genesis_hash()));
 }
