@@ -131,12 +131,24 @@ pub fn spawn_consensus(bin: &std::path::Path, args: &[String]) -> std::process::
 }
 
 /// A free loopback TCP port (bound and released; another process could take it meanwhile, which
-/// only makes the test that asked fail, never pass wrongly).
+/// only makes the test that asked fail, never pass wrongly). Picked below Linux's ephemeral range
+/// (32768–60999), where the outgoing connections of running nodes take their ports, so a node's
+/// own connections cannot grab it before the node binds it; each call moves on from the last.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    // Processes running tests side by side start in different places.
+    let offset = std::process::id().wrapping_mul(7_919) % SPAN;
+    for _ in 0..SPAN {
+        let step = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = FIRST + (offset + step) % SPAN;
+        if std::net::TcpListener::bind(("127.0.0.1", port as u16)).is_ok() {
+            return port as u16;
+        }
+    }
+    panic!("no free loopback port in {FIRST}..{}", FIRST + SPAN)
 }
 
 /// A `fastevm dev` process started by a test.
