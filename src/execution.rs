@@ -75,7 +75,7 @@ pub async fn start_execution(
                 config,
                 spec.chain_id,
                 path,
-                &HeadState::new(&store),
+                &HeadState::new(&store, &spec),
                 base_fee,
             )
             .with_context(|| format!("restoring the transaction pool from {}", path.display()))?;

@@ -1,11 +1,16 @@
 //! `fastevm dev --nodes 4`: transfers sent through different nodes' JSON-RPC end up in the same
-//! blocks on all four nodes, with identical block hashes and balances.
+//! blocks on all four nodes, with identical block hashes and balances; a blob transaction sent
+//! with its sidecar to one node goes through Mysticeti into the same block everywhere.
 
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, Bytes, B256, U256};
 use fastevm::{
     dev_genesis::{dev_signers, DEV_CHAIN_ID},
     test_utils::{sign_eip1559, spawn_dev, JsonRpc, TxFees},
+};
+use fastevm_blobs::{
+    encode_network,
+    test_utils::{sidecar_v0, signed_blob_tx},
 };
 use serde_json::{json, Value};
 use std::{path::Path, time::Duration};
@@ -59,6 +64,17 @@ async fn four_validators_execute_500_transfers_identically() {
     }
     assert_eq!(hashes.len(), 500);
 
+    // A blob transaction (network form, with its sidecar) after sender 0's transfers.
+    let sidecar = sidecar_v0(1);
+    let blob_tx = signed_blob_tx(&signers[0], DEV_CHAIN_ID, &sidecar, PER_SENDER);
+    let raw = Bytes::from(encode_network(&blob_tx, Some(&sidecar)));
+    let blob_hash: B256 = nodes[0]
+        .call("eth_sendRawTransaction", vec![json!(raw)])
+        .await
+        .expect("the blob transaction is pooled");
+    assert_eq!(blob_hash, *blob_tx.tx_hash());
+    hashes.push(blob_hash);
+
     // Every receipt on every node, in the same block.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     for hash in &hashes {
@@ -85,6 +101,21 @@ async fn four_validators_execute_500_transfers_identically() {
             blocks.windows(2).all(|w| w[0] == w[1]),
             "transaction {hash} in different blocks: {blocks:?}"
         );
+    }
+
+    // The blob transaction's block carries its blob gas on every node.
+    for node in &nodes {
+        let found = receipt(node, blob_hash).await.unwrap();
+        assert_eq!(found["type"], json!("0x3"));
+        assert_eq!(found["blobGasUsed"], json!("0x20000"));
+        let block: Value = node
+            .call(
+                "eth_getBlockByHash",
+                vec![found["blockHash"].clone(), json!(false)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(block["blobGasUsed"], json!("0x20000"));
     }
 
     // Same chain and state everywhere, up to the lowest head.
@@ -127,7 +158,8 @@ async fn four_validators_execute_500_transfers_identically() {
                 )
                 .await
                 .unwrap();
-            assert_eq!(nonce, U256::from(PER_SENDER), "sender {s} nonce");
+            let blob_txs = u64::from(s == 0);
+            assert_eq!(nonce, U256::from(PER_SENDER + blob_txs), "sender {s} nonce");
         }
     }
 }

@@ -37,6 +37,7 @@ async fn blocks_are_built_from_the_pool_by_default() {
         .await
         .unwrap();
     let store = stack.engine.chain().store().clone();
+    let spec = stack.engine.chain().spec().clone();
     let head = store.head_header().unwrap();
     let base_fee = head.base_fee_per_gas.unwrap_or_default();
 
@@ -57,7 +58,7 @@ async fn blocks_are_built_from_the_pool_by_default() {
     for t in &txs {
         stack
             .pool
-            .add_raw(&t.encoded_2718(), &HeadState::new(&store), base_fee)
+            .add_raw(&t.encoded_2718(), &HeadState::new(&store, &spec), base_fee)
             .unwrap();
     }
     assert_eq!(stack.pool.status().pending, 3);

@@ -3,20 +3,21 @@
 use crate::{
     api::{ClientVersionV1, EngineApiServer, CAPABILITIES},
     attributes::FastPayloadAttributes,
+    blobs,
     error::EngineRpcError,
 };
 use alloy_consensus::{Block, TxEnvelope};
 use alloy_eips::eip7685::{Requests, RequestsOrHash};
 use alloy_primitives::{B256, U64};
 use alloy_rpc_types_engine::{
-    BlobAndProofV1, CancunPayloadFields, ExecutionPayload, ExecutionPayloadBodyV1,
+    BlobAndProofV1, BlobAndProofV2, CancunPayloadFields, ExecutionPayload, ExecutionPayloadBodyV1,
     ExecutionPayloadEnvelopeV2, ExecutionPayloadEnvelopeV3, ExecutionPayloadEnvelopeV4,
     ExecutionPayloadEnvelopeV5, ExecutionPayloadFieldV2, ExecutionPayloadInputV2,
     ExecutionPayloadSidecar, ExecutionPayloadV1, ExecutionPayloadV2, ExecutionPayloadV3,
     ForkchoiceState, ForkchoiceUpdated, PayloadId, PayloadStatus, PayloadStatusEnum,
     PraguePayloadFields,
 };
-use fastevm_engine::{BuiltPayload, Engine, EngineError};
+use fastevm_engine::{BuiltPayload, Engine};
 use fastevm_metrics::NodeMetrics;
 use jsonrpsee::core::{async_trait, RpcResult};
 use std::sync::Arc;
@@ -170,13 +171,13 @@ fn block_of(p: &BuiltPayload) -> Block<TxEnvelope> {
     }
 }
 
-fn envelope_v3(p: &BuiltPayload) -> ExecutionPayloadEnvelopeV3 {
-    ExecutionPayloadEnvelopeV3 {
+fn envelope_v3(p: &BuiltPayload) -> Result<ExecutionPayloadEnvelopeV3, EngineRpcError> {
+    Ok(ExecutionPayloadEnvelopeV3 {
         execution_payload: ExecutionPayloadV3::from_block_unchecked(p.block.hash, &block_of(p)),
         block_value: p.block_value,
-        blobs_bundle: Default::default(),
+        blobs_bundle: blobs::bundle_v1(&p.sidecars)?,
         should_override_builder: false,
-    }
+    })
 }
 
 #[async_trait]
@@ -354,7 +355,7 @@ impl EngineApiServer for EngineRpc {
         let p = self
             .built("engine_getPayloadV3", id, |f| f == Fork::Cancun)
             .await?;
-        Ok(envelope_v3(&p))
+        Ok(envelope_v3(&p)?)
     }
 
     async fn get_payload_v4(&self, id: PayloadId) -> RpcResult<ExecutionPayloadEnvelopeV4> {
@@ -362,7 +363,7 @@ impl EngineApiServer for EngineRpc {
             .built("engine_getPayloadV4", id, |f| f == Fork::Prague)
             .await?;
         Ok(ExecutionPayloadEnvelopeV4 {
-            envelope_inner: envelope_v3(&p),
+            envelope_inner: envelope_v3(&p)?,
             execution_requests: p.requests.clone(),
         })
     }
@@ -377,7 +378,7 @@ impl EngineApiServer for EngineRpc {
                 &block_of(&p),
             ),
             block_value: p.block_value,
-            blobs_bundle: Default::default(),
+            blobs_bundle: blobs::bundle_v2(&p.sidecars)?,
             should_override_builder: false,
             execution_requests: p.requests.clone(),
         })
@@ -419,15 +420,21 @@ impl EngineApiServer for EngineRpc {
                 EngineRpcError::UnsupportedFork("engine_getBlobsV1 after Osaka".into()).into(),
             );
         }
-        if versioned_hashes.len() > 128 {
-            return Err(EngineRpcError::Engine(EngineError::TooLargeRequest {
-                requested: versioned_hashes.len() as u64,
-                max: 128,
-            })
-            .into());
-        }
-        // FastEVM keeps no blob sidecars: every blob is unknown.
-        Ok(vec![None; versioned_hashes.len()])
+        Ok(blobs::blobs_v1(&self.engine, &versioned_hashes)?)
+    }
+
+    async fn get_blobs_v2(
+        &self,
+        versioned_hashes: Vec<B256>,
+    ) -> RpcResult<Option<Vec<BlobAndProofV2>>> {
+        Ok(blobs::blobs_v2(&self.engine, &versioned_hashes)?)
+    }
+
+    async fn get_blobs_v3(
+        &self,
+        versioned_hashes: Vec<B256>,
+    ) -> RpcResult<Vec<Option<BlobAndProofV2>>> {
+        Ok(blobs::blobs_v3(&self.engine, &versioned_hashes)?)
     }
 
     async fn exchange_capabilities(&self, _capabilities: Vec<String>) -> RpcResult<Vec<String>> {

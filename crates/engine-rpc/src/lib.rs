@@ -12,6 +12,7 @@ mod api;
 mod attributes;
 mod auth_eth;
 mod auth_layer;
+mod blobs;
 mod client;
 mod engine_rpc;
 mod error;

@@ -8,12 +8,16 @@ use crate::{
     EngineError,
 };
 use alloy_consensus::{Block, Transaction, TxEnvelope};
-use alloy_eips::eip2718::Encodable2718;
+use alloy_eips::{
+    eip2718::Encodable2718,
+    eip4844::{BlobAndProofV1, BlobAndProofV2},
+};
 use alloy_primitives::{Address, B256};
 use alloy_rpc_types_engine::{
     ExecutionPayloadBodyV1, ForkchoiceState, ForkchoiceUpdated, PayloadId, PayloadStatus,
     PayloadStatusEnum,
 };
+use fastevm_blobs::{verify_sidecar, BlobSidecar};
 use fastevm_executor::{
     header_validation::expected_base_fee, BlockAttributes, Blockchain, ExecutionTimings,
     ExecutorError,
@@ -22,6 +26,7 @@ use fastevm_metrics::NodeMetrics;
 use fastevm_storage::ExecutedBlock;
 use moka::sync::Cache;
 use parking_lot::{Mutex, RwLock};
+use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -39,6 +44,19 @@ pub trait TransactionSource: Send + Sync {
     /// The canonical chain changed: blocks `removed` (newest first) left it, `added` (oldest
     /// first) joined it.
     fn on_canonical_change(&self, removed: &[ChainBlock], added: &[ChainBlock]);
+    /// The verified sidecar of the pooled blob transaction `hash` (none by default: a source
+    /// without blobs).
+    fn blob_sidecar(&self, _hash: &B256) -> Option<Arc<BlobSidecar>> {
+        None
+    }
+    /// Pooled blobs with their KZG proofs, by versioned hash (`engine_getBlobsV1`).
+    fn blobs_v1(&self, versioned_hashes: &[B256]) -> Vec<Option<BlobAndProofV1>> {
+        vec![None; versioned_hashes.len()]
+    }
+    /// Pooled blobs with their cell proofs, by versioned hash (`engine_getBlobsV2/V3`).
+    fn blobs_v2(&self, versioned_hashes: &[B256]) -> Vec<Option<BlobAndProofV2>> {
+        vec![None; versioned_hashes.len()]
+    }
 }
 
 /// A block that joined or left the canonical chain.
@@ -445,18 +463,53 @@ impl Engine {
                 a.timestamp, parent.timestamp
             )));
         }
+        let source = self.tx_source.read().clone();
+        let max_blobs_per_tx = self
+            .chain
+            .spec()
+            .blob_params_at(a.timestamp)
+            .map(|params| params.max_blobs_per_tx);
         let mut candidates = Vec::new();
+        // The sidecar of every blob transaction that may go in, by hash: the blobs bundle.
+        let mut sidecars: BTreeMap<B256, Arc<BlobSidecar>> = BTreeMap::new();
         if let Some(raw) = &request.transactions {
-            let (decoded, dropped) = decode_ordered_transactions(raw, self.chain.sender_cache());
+            let (decoded, dropped, mut forced_sidecars) =
+                decode_ordered_transactions(raw, self.chain.sender_cache());
             for (index, reason) in dropped {
                 tracing::debug!(index, %reason, "dropped forced transaction");
             }
-            candidates.extend(decoded);
+            for (tx, sender) in decoded {
+                if tx.is_eip4844() {
+                    let hash = *tx.tx_hash();
+                    let sidecar = forced_sidecars.remove(&hash);
+                    match forced_blob_sidecar(&tx, sidecar, max_blobs_per_tx, source.as_deref()) {
+                        Ok(sidecar) => {
+                            sidecars.insert(hash, sidecar);
+                        }
+                        Err(reason) => {
+                            tracing::debug!(%hash, %reason, "dropped forced blob transaction");
+                            continue;
+                        }
+                    }
+                }
+                candidates.push((tx, sender));
+            }
         }
         if !request.no_tx_pool {
-            if let Some(source) = self.tx_source.read().clone() {
+            if let Some(source) = &source {
                 let base_fee = expected_base_fee(self.chain.spec(), parent).unwrap_or_default();
-                candidates.extend(source.best_transactions(base_fee, 10_000));
+                for (tx, sender) in source.best_transactions(base_fee, 10_000) {
+                    if tx.is_eip4844() {
+                        // The pool verified the sidecar on admission.
+                        match source.blob_sidecar(tx.tx_hash()) {
+                            Some(sidecar) if max_blobs_per_tx.is_some() => {
+                                sidecars.insert(*tx.tx_hash(), sidecar);
+                            }
+                            _ => continue,
+                        }
+                    }
+                    candidates.push((tx, sender));
+                }
             }
         }
         let attributes = BlockAttributes {
@@ -481,12 +534,74 @@ impl Engine {
         for skipped in &built.skipped {
             tracing::debug!(index = skipped.index, hash = %skipped.hash, reason = %skipped.reason, "left out of payload");
         }
+        let sidecars = built
+            .block
+            .body
+            .transactions
+            .iter()
+            .filter(|tx| tx.is_eip4844())
+            .map(|tx| {
+                sidecars.get(tx.tx_hash()).cloned().ok_or_else(|| {
+                    EngineError::Internal(format!(
+                        "no sidecar for blob transaction {}",
+                        tx.tx_hash()
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?;
         Ok(BuiltPayload {
             block_value: block_value(&built.block),
             block: Arc::new(built.block),
             requests: built.requests,
+            sidecars,
         })
     }
+
+    /// Pooled blobs with their KZG proofs (`engine_getBlobsV1`).
+    pub fn blobs_v1(&self, versioned_hashes: &[B256]) -> Vec<Option<BlobAndProofV1>> {
+        match self.tx_source.read().clone() {
+            Some(source) => source.blobs_v1(versioned_hashes),
+            None => vec![None; versioned_hashes.len()],
+        }
+    }
+
+    /// Pooled blobs with their cell proofs (`engine_getBlobsV2/V3`).
+    pub fn blobs_v2(&self, versioned_hashes: &[B256]) -> Vec<Option<BlobAndProofV2>> {
+        match self.tx_source.read().clone() {
+            Some(source) => source.blobs_v2(versioned_hashes),
+            None => vec![None; versioned_hashes.len()],
+        }
+    }
+}
+
+/// The sidecar a forced blob transaction brings, or why the transaction is left out: blob
+/// transactions need their blobs (a block whose blobs nobody has is of no use to anyone) and the
+/// blobs must verify. Deterministic: the answer depends only on the bytes consensus ordered and
+/// the block's fork (a sidecar identical to one this node's pool verified is not verified
+/// again).
+fn forced_blob_sidecar(
+    tx: &TxEnvelope,
+    sidecar: Option<BlobSidecar>,
+    max_blobs_per_tx: Option<u64>,
+    source: Option<&dyn TransactionSource>,
+) -> Result<Arc<BlobSidecar>, String> {
+    let max_blobs_per_tx =
+        max_blobs_per_tx.ok_or("blob transactions are not valid before Cancun")?;
+    let sidecar = sidecar.ok_or("blob transaction without its sidecar")?;
+    // The per-transaction limit is the block's fork's, whatever the pool admitted under.
+    let blobs = tx.blob_versioned_hashes().map_or(0, <[B256]>::len);
+    if blobs as u64 > max_blobs_per_tx {
+        return Err(format!(
+            "too many blobs in transaction: have {blobs}, permitted {max_blobs_per_tx}"
+        ));
+    }
+    if let Some(pooled) = source.and_then(|source| source.blob_sidecar(tx.tx_hash())) {
+        if *pooled == sidecar {
+            return Ok(pooled);
+        }
+    }
+    verify_sidecar(tx, &sidecar, max_blobs_per_tx).map_err(|e| e.to_string())?;
+    Ok(Arc::new(sidecar))
 }
 
 fn invalid(latest_valid_hash: Option<B256>, reason: String) -> PayloadStatus {

@@ -24,6 +24,6 @@ pub use bad_blocks::{BadBlock, BadBlocks, BAD_BLOCKS_KEPT};
 pub use engine::{ChainBlock, Engine, TransactionSource, MAX_PAYLOAD_BODIES};
 pub use error::EngineError;
 pub use payload::{
-    block_value, decode_ordered_transactions, BuiltPayload, DroppedEntries, PayloadRequest,
-    RecoveredTransactions,
+    block_value, decode_ordered_transactions, BuiltPayload, DroppedEntries, ForcedSidecars,
+    PayloadRequest, RecoveredTransactions,
 };

@@ -4,9 +4,10 @@ use alloy_consensus::{Transaction, TxEnvelope};
 use alloy_eips::eip7685::Requests;
 use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
 use alloy_rpc_types_engine::{PayloadAttributes, PayloadId};
+use fastevm_blobs::{BlobSidecar, NetworkTransaction};
 use fastevm_executor::SenderCache;
 use fastevm_storage::ExecutedBlock;
-use std::sync::Arc;
+use std::{collections::BTreeMap, sync::Arc};
 
 /// What a `forkchoiceUpdated` with attributes asks for: the standard attributes plus FastEVM's
 /// extension (Optimism op-node's field names): an ordered transaction list, and whether the pool
@@ -16,6 +17,7 @@ pub struct PayloadRequest {
     /// Standard Engine API attributes.
     pub attributes: PayloadAttributes,
     /// Raw EIP-2718 transactions the block must contain in this order (invalid ones are skipped).
+    /// A blob transaction comes in network form, with the sidecar its blobs bundle needs.
     pub transactions: Option<Vec<Bytes>>,
     /// When true, nothing is taken from the transaction pool.
     pub no_tx_pool: bool,
@@ -83,6 +85,8 @@ pub struct BuiltPayload {
     pub requests: Requests,
     /// Fees the fee recipient earns (priority fees), the payload's `blockValue`.
     pub block_value: U256,
+    /// The sidecars of the block's blob transactions, in block order: the blobs bundle.
+    pub sidecars: Vec<Arc<BlobSidecar>>,
 }
 
 /// Priority fees earned by the fee recipient.
@@ -104,26 +108,30 @@ pub fn block_value(block: &ExecutedBlock) -> U256 {
 pub type RecoveredTransactions = Vec<(TxEnvelope, Address)>;
 /// Positions of dropped entries, with the reason.
 pub type DroppedEntries = Vec<(usize, String)>;
+/// Sidecars that came with blob transactions in network form, by transaction hash.
+pub type ForcedSidecars = BTreeMap<B256, BlobSidecar>;
 
-/// Decodes and recovers an ordered list of raw transactions (senders this node already knows come
-/// from `senders`). Undecodable or unsignable entries are dropped (deterministically, every node
-/// drops the same), with their position.
+/// Decodes (network form accepted: a blob transaction's sidecar is split off) and recovers an
+/// ordered list of raw transactions (senders this node already knows come from `senders`).
+/// Undecodable or unsignable entries are dropped (deterministically, every node drops the same),
+/// with their position.
 pub fn decode_ordered_transactions(
     raw: &[Bytes],
     senders: &SenderCache,
-) -> (RecoveredTransactions, DroppedEntries) {
-    use alloy_eips::eip2718::Decodable2718;
+) -> (RecoveredTransactions, DroppedEntries, ForcedSidecars) {
     let mut decoded = Vec::with_capacity(raw.len());
     let mut positions = Vec::with_capacity(raw.len());
     let mut dropped = Vec::new();
+    let mut sidecars = ForcedSidecars::new();
     for (i, bytes) in raw.iter().enumerate() {
-        let mut slice = bytes.as_ref();
-        match TxEnvelope::decode_2718(&mut slice) {
-            Ok(tx) if slice.is_empty() => {
+        match NetworkTransaction::decode(bytes) {
+            Ok(NetworkTransaction { tx, sidecar }) => {
+                if let Some(sidecar) = sidecar {
+                    sidecars.insert(*tx.tx_hash(), sidecar);
+                }
                 decoded.push(tx);
                 positions.push(i);
             }
-            Ok(_) => dropped.push((i, "trailing bytes after transaction".into())),
             Err(e) => dropped.push((i, format!("undecodable transaction: {e}"))),
         }
     }
@@ -136,5 +144,5 @@ pub fn decode_ordered_transactions(
         }
     }
     dropped.sort_by_key(|(i, _)| *i);
-    (ok, dropped)
+    (ok, dropped, sidecars)
 }

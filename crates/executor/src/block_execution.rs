@@ -8,7 +8,9 @@ use crate::{
     trie_prefetch::{prefetch_while, Prefetch, PREFETCH_MIN_TXS},
     ChainSpec, ExecutorError, InvalidBlock,
 };
-use alloy_consensus::{transaction::Recovered, Eip658Value, Header, ReceiptEnvelope, TxEnvelope};
+use alloy_consensus::{
+    transaction::Recovered, Eip658Value, Header, ReceiptEnvelope, Transaction as _, TxEnvelope,
+};
 use alloy_eips::{eip4895::Withdrawal, eip7002, eip7251, eip7685::Requests};
 use alloy_evm::Evm;
 use alloy_evm::{
@@ -191,12 +193,25 @@ fn execute_on(
     let mut included = Vec::with_capacity(transactions.len());
     let mut skipped = Vec::new();
     let mut seen = std::collections::HashSet::with_capacity(transactions.len());
+    // Blob gas of the transactions built in so far, and the block's limit (none before Cancun).
+    let mut blob_gas_built = 0u64;
+    let max_blob_gas = spec
+        .blob_params_at(header.timestamp)
+        .map(|params| params.max_blob_gas_per_block());
     for (index, (tx, sender)) in transactions.into_iter().enumerate() {
         let hash = *tx.tx_hash();
         let refusal = if policy == InvalidTxPolicy::Skip && !seen.insert(hash) {
             Some("duplicate transaction".to_string())
-        } else if policy == InvalidTxPolicy::Skip && tx.is_eip4844() {
-            Some("blob transactions are not built into blocks (no blob sidecar pool)".to_string())
+        } else if policy == InvalidTxPolicy::Skip
+            && tx.blob_gas_used().is_some_and(|gas| {
+                blob_gas_built.saturating_add(gas) > max_blob_gas.unwrap_or_default()
+            })
+        {
+            // Building: a blob transaction that does not fit waits for a later block.
+            Some(format!(
+                "blob gas limit reached: {blob_gas_built} of {} used",
+                max_blob_gas.unwrap_or_default()
+            ))
         } else {
             match executor.execute_transaction(Recovered::new_unchecked(&tx, sender)) {
                 Ok(_) if !byzantium => {
@@ -219,7 +234,10 @@ fn execute_on(
             }
         };
         match (refusal, policy) {
-            (None, _) => included.push((tx, sender)),
+            (None, _) => {
+                blob_gas_built += tx.blob_gas_used().unwrap_or_default();
+                included.push((tx, sender))
+            }
             (Some(reason), InvalidTxPolicy::Reject) => {
                 return Err(InvalidBlock::Transaction {
                     index,

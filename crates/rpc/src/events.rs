@@ -13,10 +13,13 @@ use crate::{
     RpcContext, RpcError,
 };
 use alloy_consensus::{ReceiptEnvelope, TxEnvelope};
+use alloy_eips::eip4844::{BlobAndProofV1, BlobAndProofV2};
+use alloy_hardforks::EthereumHardforks;
 use alloy_primitives::{Address, B256};
 use alloy_rpc_types_eth::{Header, Log};
+use fastevm_blobs::{BlobRules, BlobSidecar};
 use fastevm_engine::{ChainBlock, TransactionSource};
-use fastevm_executor::header_validation::expected_base_fee;
+use fastevm_executor::{header_validation::expected_base_fee, ChainSpec};
 use fastevm_storage::ChainStore;
 use fastevm_txpool::{AccountInfo, PoolState};
 use std::{collections::BTreeSet, sync::Arc};
@@ -97,16 +100,17 @@ impl ChainEvents {
     }
 }
 
-/// The pool's view of the canonical head's state (the store's flat tables).
+/// The pool's view of the canonical head's state (the store's flat tables) and fork.
 #[derive(Debug, Clone, Copy)]
 pub struct HeadState<'a> {
     store: &'a ChainStore,
+    spec: &'a ChainSpec,
 }
 
 impl<'a> HeadState<'a> {
-    /// Account reads at `store`'s canonical head.
-    pub fn new(store: &'a ChainStore) -> Self {
-        Self { store }
+    /// Account reads at `store`'s canonical head; blob rules of `spec`'s fork at the head.
+    pub fn new(store: &'a ChainStore, spec: &'a ChainSpec) -> Self {
+        Self { store, spec }
     }
 }
 
@@ -119,6 +123,15 @@ impl PoolState for HeadState<'_> {
                 balance: a.balance,
             })
             .unwrap_or_default())
+    }
+
+    fn blob_rules(&self) -> Option<BlobRules> {
+        let head = self.store.head_header().ok()?;
+        let params = self.spec.blob_params_at(head.timestamp)?;
+        Some(BlobRules {
+            cell_proofs: self.spec.is_osaka_active_at_timestamp(head.timestamp),
+            max_blobs_per_tx: params.max_blobs_per_tx,
+        })
     }
 }
 
@@ -189,7 +202,7 @@ impl CanonicalNotifier {
         let head = ctx.store.head_header()?;
         let base_fee = expected_base_fee(&ctx.spec, &head).unwrap_or_default();
         ctx.pool
-            .on_new_head(&HeadState::new(&ctx.store), base_fee, reinjected);
+            .on_new_head(&HeadState::new(&ctx.store, &ctx.spec), base_fee, reinjected);
         ctx.events.notify_pool_changed();
 
         let event = |(block, receipts): &(StoredBlock, Vec<ReceiptEnvelope>),
@@ -228,5 +241,17 @@ impl TransactionSource for CanonicalNotifier {
         if let Err(e) = self.apply(removed, added) {
             tracing::warn!(error = %e, "could not publish a canonical change");
         }
+    }
+
+    fn blob_sidecar(&self, hash: &B256) -> Option<Arc<BlobSidecar>> {
+        self.ctx.pool.blob_sidecar(hash)
+    }
+
+    fn blobs_v1(&self, versioned_hashes: &[B256]) -> Vec<Option<BlobAndProofV1>> {
+        self.ctx.pool.blobs_v1(versioned_hashes)
+    }
+
+    fn blobs_v2(&self, versioned_hashes: &[B256]) -> Vec<Option<BlobAndProofV2>> {
+        self.ctx.pool.blobs_v2(versioned_hashes)
     }
 }

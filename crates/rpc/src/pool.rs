@@ -24,10 +24,11 @@ impl EthRpc {
     pub(crate) fn submit_raw_transaction(&self, raw: &[u8]) -> Result<B256, RpcError> {
         let head = self.ctx.store.head_header()?;
         let base_fee = expected_base_fee(&self.ctx.spec, &head).unwrap_or_default();
-        let (hash, sender) =
-            self.ctx
-                .pool
-                .add_raw_recovered(raw, &HeadState::new(&self.ctx.store), base_fee)?;
+        let (hash, sender) = self.ctx.pool.add_raw_recovered(
+            raw,
+            &HeadState::new(&self.ctx.store, &self.ctx.spec),
+            base_fee,
+        )?;
         self.ctx.senders.insert(hash, sender);
         self.ctx.events.notify_pool_changed();
         Ok(hash)

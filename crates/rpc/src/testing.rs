@@ -44,7 +44,8 @@ impl EthRpc {
         let explicit = transactions.is_some();
         let candidates: Vec<(TxEnvelope, Address)> = match transactions {
             Some(raw) => {
-                let (decoded, dropped) = decode_ordered_transactions(&raw, &self.ctx.senders);
+                let (decoded, dropped, _sidecars) =
+                    decode_ordered_transactions(&raw, &self.ctx.senders);
                 if let Some((index, reason)) = dropped.first() {
                     return Err(RpcError::invalid_params(format!(
                         "transaction {index}: {reason}"

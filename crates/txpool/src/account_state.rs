@@ -16,4 +16,10 @@ pub struct AccountInfo {
 pub trait PoolState {
     /// The account's nonce and balance at the head.
     fn account(&self, address: &Address) -> Result<AccountInfo, String>;
+
+    /// What the next block's fork asks of blob transactions; `None` (the default) while blob
+    /// transactions are not accepted (before Cancun, or a view that does not know the fork).
+    fn blob_rules(&self) -> Option<fastevm_blobs::BlobRules> {
+        None
+    }
 }

@@ -14,7 +14,8 @@ pub enum PoolError {
     /// The bytes are not a valid EIP-2718 / legacy RLP transaction.
     #[error("rlp: {0}")]
     Decode(String),
-    /// An EIP-2718 type this pool does not accept (blob transactions, unknown types).
+    /// An EIP-2718 type this pool does not accept (unknown types; blob transactions before
+    /// Cancun).
     #[error("transaction type not supported")]
     TxTypeNotSupported,
     /// Encoded transaction larger than [`crate::PoolConfig::max_tx_bytes`].
@@ -119,6 +120,9 @@ pub enum PoolError {
     /// The pool is at capacity and holds nothing cheaper to evict.
     #[error("txpool is full")]
     PoolFull,
+    /// A blob transaction without its sidecar, or with one that does not verify.
+    #[error("{0}")]
+    Blob(#[from] fastevm_blobs::BlobError),
     /// The account state could not be read.
     #[error("account state unavailable: {0}")]
     State(String),

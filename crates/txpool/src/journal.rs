@@ -15,8 +15,9 @@ use std::{
 };
 
 use alloy_consensus::TxEnvelope;
-use alloy_eips::eip2718::{Decodable2718, Encodable2718};
+use alloy_eips::eip2718::Encodable2718;
 use alloy_rlp::{Encodable, Header};
+use fastevm_blobs::NetworkTransaction;
 
 use crate::{PoolError, PoolResult};
 
@@ -52,7 +53,7 @@ fn entry(raw: &[u8]) -> Vec<u8> {
 
 /// Decodes the entries at the start of `data`: the transactions and how many bytes they span.
 /// Stops at the first entry that is not a complete RLP byte string holding a transaction.
-fn decode_entries(data: &[u8]) -> (Vec<TxEnvelope>, usize) {
+fn decode_entries(data: &[u8]) -> (Vec<NetworkTransaction>, usize) {
     let mut txs = Vec::new();
     let mut rest = data;
     let mut valid = 0;
@@ -61,7 +62,7 @@ fn decode_entries(data: &[u8]) -> (Vec<TxEnvelope>, usize) {
         let Ok(payload) = Header::decode_bytes(&mut cursor, false) else {
             break;
         };
-        let Ok(tx) = TxEnvelope::decode_2718_exact(payload) else {
+        let Ok(tx) = NetworkTransaction::decode(payload) else {
             break;
         };
         txs.push(tx);
@@ -73,9 +74,9 @@ fn decode_entries(data: &[u8]) -> (Vec<TxEnvelope>, usize) {
 
 impl PoolJournal {
     /// Opens (creating it and its directory if needed) the journal at `path` and returns the
-    /// transactions it holds, oldest first. A tail that does not decode (a torn last write,
+    /// transactions it holds (blob transactions with their sidecars), oldest first. A tail that does not decode (a torn last write,
     /// garbage) is cut off so that later appends follow the last good entry.
-    pub fn open(path: impl AsRef<Path>) -> PoolResult<(Self, Vec<TxEnvelope>)> {
+    pub fn open(path: impl AsRef<Path>) -> PoolResult<(Self, Vec<NetworkTransaction>)> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| io_error("creating", dir, e))?;
@@ -220,6 +221,10 @@ mod tests {
     use super::*;
     use crate::test_utils::{test_signer, TxBuilder, TxType};
 
+    fn canonical(loaded: Vec<NetworkTransaction>) -> Vec<TxEnvelope> {
+        loaded.into_iter().map(|n| n.tx).collect()
+    }
+
     fn txs(count: u64) -> Vec<TxEnvelope> {
         (0..count)
             .map(|nonce| TxBuilder::eip1559().nonce(nonce).sign(&test_signer(0)))
@@ -244,7 +249,7 @@ mod tests {
         drop(journal);
 
         let (journal, loaded) = PoolJournal::open(&path).unwrap();
-        assert_eq!(loaded, written);
+        assert_eq!(canonical(loaded), written);
         assert_eq!(journal.entries(), written.len());
         assert_eq!(journal.discarded_bytes(), 0);
         // A file is a plain concatenation of RLP strings.
@@ -277,7 +282,7 @@ mod tests {
             .unwrap();
 
         let (mut journal, loaded) = PoolJournal::open(&path).unwrap();
-        assert_eq!(loaded, written[..2]);
+        assert_eq!(canonical(loaded), written[..2]);
         let third_start: usize = written[..2]
             .iter()
             .map(|tx| entry(&tx.encoded_2718()).len())
@@ -287,7 +292,7 @@ mod tests {
         journal.append(&written[3]).unwrap();
         drop(journal);
         let (_, loaded) = PoolJournal::open(&path).unwrap();
-        assert_eq!(loaded, [&written[..2], &written[3..]].concat());
+        assert_eq!(canonical(loaded), [&written[..2], &written[3..]].concat());
     }
 
     #[test]
@@ -329,7 +334,7 @@ mod tests {
         assert_eq!(journal.entries(), 3);
         drop(journal);
         let (_, loaded) = PoolJournal::open(&path).unwrap();
-        assert_eq!(loaded, written[2..]);
+        assert_eq!(canonical(loaded), written[2..]);
         // No temporary file is left behind.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }

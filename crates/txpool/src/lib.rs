@@ -14,14 +14,19 @@
 //! rewrites it atomically once it holds mostly transactions that left the pool, so pooled
 //! transactions survive a crash or `kill -9`. [`TxPool::new`] does no I/O at all.
 //!
-//! What it is not: no networking or gossip, no RPC, no async runtime, no blob (EIP-4844) pool,
-//! and no state access beyond the [`PoolState`] account view the caller passes. Everything
+//! Blob transactions (EIP-4844) are pooled with their sidecars, KZG-verified on admission
+//! (converted to EIP-7594 cell proofs from Osaka on) and handed out in network form, so the
+//! blobs travel with the transaction to every block builder; `blobs_v1`/`blobs_v2` serve
+//! `engine_getBlobsV1/V2`. A blob transaction that comes back from a reorged-out block has lost
+//! its sidecar and is dropped.
+//!
+//! What it is not: no networking or gossip, no RPC, no async runtime, and no state access beyond the [`PoolState`] account view the caller passes. Everything
 //! observable is deterministic: ordered maps and sequence numbers, never hash-map iteration order
 //! or clocks.
 //!
 //! Rules worth knowing:
 //! - Prague rules apply: EIP-7623's calldata floor is always checked, EIP-7702 is accepted, blob
-//!   transactions are not. An Osaka chain sets [`PoolConfig::tx_gas_limit_cap`] (EIP-7825).
+//!   transactions are once [`PoolState::blob_rules`] says the fork has them. An Osaka chain sets [`PoolConfig::tx_gas_limit_cap`] (EIP-7825).
 //! - A sender already in the pool is judged against the account view of the last
 //!   [`TxPool::on_new_head`] (or of its first admission), so all its transactions see one state.
 //! - Limits: a nonce at or past `account nonce + max_account_slots` is "nonce too high". When the

@@ -1,9 +1,13 @@
 //! The public pool handle: validation outside the lock, bookkeeping inside it.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use alloy_consensus::TxEnvelope;
+use alloy_eips::eip4844::{BlobAndProofV1, BlobAndProofV2};
 use alloy_primitives::{Address, Bytes, B256};
+use fastevm_blobs::{
+    blob_and_proof_v1, blob_and_proof_v2, check_sidecar, BlobSidecar, NetworkTransaction,
+};
 use parking_lot::{Mutex, RwLock};
 
 use crate::{
@@ -96,11 +100,31 @@ impl TxPool {
         state: &dyn PoolState,
         base_fee: u64,
     ) -> Result<(B256, Address), PoolError> {
-        let tx = decode_raw(raw, &self.config)?;
+        self.add_network(decode_raw(raw, &self.config)?, state, base_fee)
+    }
+
+    /// Admits a decoded network-form transaction (a blob transaction with its sidecar).
+    pub(crate) fn add_network(
+        &self,
+        NetworkTransaction { tx, sidecar }: NetworkTransaction,
+        state: &dyn PoolState,
+        base_fee: u64,
+    ) -> Result<(B256, Address), PoolError> {
         if self.contains(tx.tx_hash()) {
             return Err(PoolError::AlreadyKnown);
         }
-        let valid = validate(tx, None, &self.config, self.chain_id, base_fee)?;
+        let sidecar = match sidecar {
+            Some(sidecar) => {
+                // KZG checks (and, from Osaka on, cell proofs computed) outside every lock.
+                let rules = state.blob_rules().ok_or(PoolError::TxTypeNotSupported)?;
+                Some(Arc::new(check_sidecar(&tx, sidecar, &rules)?))
+            }
+            None if tx.is_eip4844() && state.blob_rules().is_none() => {
+                return Err(PoolError::TxTypeNotSupported)
+            }
+            None => None,
+        };
+        let valid = validate(tx, sidecar, None, &self.config, self.chain_id, base_fee)?;
         let sender = valid.sender;
         Ok((self.insert_valid(valid, state, base_fee)?, sender))
     }
@@ -115,7 +139,11 @@ impl TxPool {
         if self.contains(tx.tx_hash()) {
             return Err(PoolError::AlreadyKnown);
         }
-        let valid = validate(tx, None, &self.config, self.chain_id, base_fee)?;
+        if tx.is_eip4844() && state.blob_rules().is_none() {
+            return Err(PoolError::TxTypeNotSupported);
+        }
+        // A blob transaction without its sidecar is refused here ("missing sidecar").
+        let valid = validate(tx, None, None, &self.config, self.chain_id, base_fee)?;
         self.insert_valid(valid, state, base_fee)
     }
 
@@ -173,8 +201,14 @@ impl TxPool {
             set.enforce_limits(base_fee);
         }
         for (tx, sender) in reinjected {
-            let Ok(valid) = validate(tx, Some(sender), &self.config, self.chain_id, base_fee)
-            else {
+            let Ok(valid) = validate(
+                tx,
+                None,
+                Some(sender),
+                &self.config,
+                self.chain_id,
+                base_fee,
+            ) else {
                 continue;
             };
             // A tx that is no longer valid (mined again on the new branch, say) is dropped.
@@ -223,6 +257,42 @@ impl TxPool {
         hashes
             .iter()
             .map(|hash| set.get(hash).map(|(tx, _)| tx.valid.admitted))
+            .collect()
+    }
+
+    /// The verified sidecar of the pooled blob transaction `hash`.
+    pub fn blob_sidecar(&self, hash: &B256) -> Option<Arc<BlobSidecar>> {
+        self.set.read().get(hash)?.0.valid.sidecar.clone()
+    }
+
+    /// For each versioned hash, the pooled blob with its KZG proof (sidecars kept with blob
+    /// proofs, before Osaka): `engine_getBlobsV1`.
+    pub fn blobs_v1(&self, versioned_hashes: &[B256]) -> Vec<Option<BlobAndProofV1>> {
+        self.find_blobs(versioned_hashes, blob_and_proof_v1)
+    }
+
+    /// For each versioned hash, the pooled blob with its cell proofs (sidecars kept with cell
+    /// proofs, from Osaka on): `engine_getBlobsV2`.
+    pub fn blobs_v2(&self, versioned_hashes: &[B256]) -> Vec<Option<BlobAndProofV2>> {
+        self.find_blobs(versioned_hashes, blob_and_proof_v2)
+    }
+
+    /// Looks each versioned hash up in the pooled sidecars (a scan: blob transactions are few).
+    fn find_blobs<T>(
+        &self,
+        versioned_hashes: &[B256],
+        extract: impl Fn(&BlobSidecar, &B256) -> Option<T>,
+    ) -> Vec<Option<T>> {
+        let set = self.set.read();
+        let sidecars: Vec<&BlobSidecar> = set
+            .senders
+            .values()
+            .flat_map(|sender| sender.txs.values())
+            .filter_map(|tx| tx.valid.sidecar.as_deref())
+            .collect();
+        versioned_hashes
+            .iter()
+            .map(|hash| sidecars.iter().find_map(|sidecar| extract(sidecar, hash)))
             .collect()
     }
 
@@ -282,6 +352,8 @@ impl TxPool {
 
 #[cfg(test)]
 mod admission_tests;
+#[cfg(test)]
+mod blob_tests;
 #[cfg(test)]
 mod consistency_tests;
 #[cfg(test)]

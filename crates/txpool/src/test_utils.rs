@@ -24,6 +24,7 @@ pub const TEST_CHAIN_ID: u64 = 1337;
 #[derive(Debug, Clone, Default)]
 pub struct MemoryState {
     accounts: BTreeMap<Address, AccountInfo>,
+    blob_rules: Option<fastevm_blobs::BlobRules>,
 }
 
 impl MemoryState {
@@ -45,6 +46,12 @@ impl MemoryState {
         })
     }
 
+    /// Builder: blob transactions are accepted under `rules`.
+    pub fn with_blob_rules(mut self, rules: fastevm_blobs::BlobRules) -> Self {
+        self.blob_rules = Some(rules);
+        self
+    }
+
     /// Sets an account's nonce and balance.
     pub fn set_account(&mut self, address: Address, nonce: u64, balance: U256) {
         self.accounts
@@ -55,6 +62,10 @@ impl MemoryState {
 impl PoolState for MemoryState {
     fn account(&self, address: &Address) -> Result<AccountInfo, String> {
         Ok(self.accounts.get(address).copied().unwrap_or_default())
+    }
+
+    fn blob_rules(&self) -> Option<fastevm_blobs::BlobRules> {
+        self.blob_rules
     }
 }
 

@@ -3,8 +3,10 @@
 //! `tx_set`.
 
 use alloy_consensus::{transaction::SignerRecoverable, Transaction, TxEnvelope};
-use alloy_eips::eip2718::{Decodable2718, Eip2718Error, Encodable2718};
+use alloy_eips::eip2718::{Eip2718Error, Encodable2718};
 use alloy_primitives::{Address, Bytes, B256, U256};
+use fastevm_blobs::{encode_network, BlobSidecar, NetworkTransaction};
+use std::sync::Arc;
 
 use crate::{
     intrinsic_gas::{floor_data_gas, intrinsic_gas, MAX_INIT_CODE_SIZE},
@@ -16,7 +18,10 @@ use crate::{
 #[derive(Debug, Clone)]
 pub(crate) struct ValidTx {
     pub(crate) tx: TxEnvelope,
-    /// The EIP-2718 encoding (what `pending_since` hands out).
+    /// A blob transaction's blobs, commitments and proofs, verified.
+    pub(crate) sidecar: Option<Arc<BlobSidecar>>,
+    /// The network-form EIP-2718 encoding, a blob transaction wrapped with its sidecar (what
+    /// `pending_since` hands out and the journal keeps).
     pub(crate) encoded: Bytes,
     pub(crate) hash: B256,
     pub(crate) sender: Address,
@@ -25,7 +30,8 @@ pub(crate) struct ValidTx {
     pub(crate) max_fee: u128,
     /// Max priority fee per gas; the gas price of legacy and EIP-2930 transactions.
     pub(crate) tip: u128,
-    /// Most the transaction can take from the sender: `gas_limit * max_fee + value`.
+    /// Most the transaction can take from the sender:
+    /// `gas_limit * max_fee + value + blob_gas * max_fee_per_blob_gas`.
     pub(crate) cost: U256,
     /// When it passed validation (for latency metrics only; never orders anything).
     pub(crate) admitted: std::time::Instant,
@@ -48,18 +54,28 @@ impl ValidTx {
 /// EIP-2718 type flags of the transactions `TxEnvelope` decodes (legacy has no flag).
 const KNOWN_TYPES: [u8; 4] = [1, 2, 3, 4];
 
-/// Decodes EIP-2718 bytes (legacy RLP included) after checking the size limit.
-pub(crate) fn decode_raw(raw: &[u8], config: &PoolConfig) -> PoolResult<TxEnvelope> {
-    if raw.len() > config.max_tx_bytes {
+/// Most bytes the sidecar of one blob transaction may add to its network form: nine blobs (the
+/// most any fork allows one transaction) with their commitments and 128 cell proofs each.
+pub(crate) const MAX_SIDECAR_BYTES: usize = 9 * (131_072 + 48 + 128 * 48) + 1024;
+
+/// Decodes EIP-2718 bytes (legacy RLP included; a blob transaction in network form, with its
+/// sidecar) after checking the size limit.
+pub(crate) fn decode_raw(raw: &[u8], config: &PoolConfig) -> PoolResult<NetworkTransaction> {
+    let limit = if raw.first() == Some(&3) {
+        config.max_tx_bytes + MAX_SIDECAR_BYTES
+    } else {
+        config.max_tx_bytes
+    };
+    if raw.len() > limit {
         return Err(PoolError::OversizedData {
             size: raw.len(),
-            limit: config.max_tx_bytes,
+            limit,
         });
     }
     if raw.is_empty() {
         return Err(PoolError::Decode("empty input".into()));
     }
-    TxEnvelope::decode_2718_exact(raw).map_err(|error| {
+    NetworkTransaction::decode(raw).map_err(|error| {
         // A first byte below 0xc0 is an EIP-2718 type flag (0x80..0xbf is not valid anywhere);
         // geth answers an unknown type as unsupported rather than undecodable.
         let type_flag = raw[0];
@@ -76,15 +92,17 @@ pub(crate) fn decode_raw(raw: &[u8], config: &PoolConfig) -> PoolResult<TxEnvelo
 
 /// Runs the stateless checks and recovers the sender (or takes `known_sender`, for transactions
 /// of blocks that left the canonical chain, whose senders were recovered when they were mined).
+/// A blob transaction needs its `sidecar`, already checked ([`fastevm_blobs::check_sidecar`]).
 pub(crate) fn validate(
     tx: TxEnvelope,
+    sidecar: Option<Arc<BlobSidecar>>,
     known_sender: Option<Address>,
     config: &PoolConfig,
     chain_id: u64,
     base_fee: u64,
 ) -> PoolResult<ValidTx> {
-    if matches!(tx, TxEnvelope::Eip4844(_)) {
-        return Err(PoolError::TxTypeNotSupported);
+    if tx.is_eip4844() && sidecar.is_none() {
+        return Err(fastevm_blobs::BlobError::MissingSidecar.into());
     }
     let size = tx.encode_2718_len();
     if size > config.max_tx_bytes {
@@ -147,13 +165,17 @@ pub(crate) fn validate(
             base_fee,
         });
     }
+    let blob_cost = U256::from(tx.blob_gas_used().unwrap_or_default())
+        .saturating_mul(U256::from(tx.max_fee_per_blob_gas().unwrap_or_default()));
     let cost = U256::from(gas)
         .saturating_mul(U256::from(max_fee))
-        .saturating_add(tx.value());
+        .saturating_add(tx.value())
+        .saturating_add(blob_cost);
     Ok(ValidTx {
-        encoded: tx.encoded_2718().into(),
+        encoded: encode_network(&tx, sidecar.as_deref()).into(),
         hash: *tx.tx_hash(),
         tx,
+        sidecar,
         sender,
         nonce,
         max_fee,

@@ -104,7 +104,7 @@ fn undecodable_input_is_an_rlp_error_with_invalid_params_code() {
 }
 
 #[test]
-fn blob_and_unknown_types_are_not_supported() {
+fn blob_types_before_cancun_and_unknown_types_are_not_supported() {
     let (pool, state) = setup();
     let blob = TxBuilder::of_type(TxType::Eip4844).sign(&test_signer(0));
     assert_eq!(

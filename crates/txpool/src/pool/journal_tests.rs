@@ -34,7 +34,12 @@ fn add(pool: &TxPool, state: &MemoryState, tx: &TxEnvelope) -> B256 {
 
 /// What the journal file holds, read as a fresh node would.
 fn journaled(path: &Path) -> Vec<TxEnvelope> {
-    PoolJournal::open(path).unwrap().1
+    PoolJournal::open(path)
+        .unwrap()
+        .1
+        .into_iter()
+        .map(|n| n.tx)
+        .collect()
 }
 
 #[test]

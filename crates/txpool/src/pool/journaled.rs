@@ -55,7 +55,7 @@ impl TxPool {
             discarded_bytes: journal.discarded_bytes(),
         };
         for tx in txs {
-            match pool.add_transaction(tx, state, base_fee) {
+            match pool.add_network(tx, state, base_fee) {
                 Ok(_) => report.readmitted += 1,
                 Err(error @ PoolError::State(_)) => return Err(error),
                 Err(_) => {}
