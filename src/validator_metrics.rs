@@ -22,6 +22,9 @@ pub fn spawn_status_metrics(
                 .consensus_commit_index
                 .set(current.last_commit_index as i64);
             metrics.consensus_peers.set(current.live_peers as i64);
+            metrics
+                .consensus_leaders_swapped_out
+                .set(current.leaders_swapped_out as i64);
         }
     })
 }

@@ -208,9 +208,14 @@ async fn every_metric_moves_and_agrees_with_the_chain() {
     assert!(value(&consensus, "fastevm_head_number") >= head);
     // A committee of one has no peer to hear from (tests/dashboard.rs sees 3 with four).
     assert_eq!(value(&consensus, "fastevm_consensus_peers"), 0.0);
+    // Nor anyone to swap out of the leader schedule.
+    assert_eq!(
+        value(&consensus, "fastevm_consensus_leaders_swapped_out"),
+        0.0
+    );
 
     // Every metric registered is reported by one of the two processes and checked above (all
-    // moved but the peer count, which is right at zero here).
+    // moved but the peer count and the swapped-out leaders, which are right at zero here).
     let checked = [
         "fastevm_block_execution_seconds",
         "fastevm_state_root_seconds",
@@ -227,6 +232,7 @@ async fn every_metric_moves_and_agrees_with_the_chain() {
         "fastevm_consensus_commit_index",
         "fastevm_consensus_commit_latency_seconds",
         "fastevm_consensus_peers",
+        "fastevm_consensus_leaders_swapped_out",
         "fastevm_tx_admission_to_proposal_seconds",
         "fastevm_consensus_proposal_to_commit_seconds",
         "fastevm_tx_inclusion_seconds",

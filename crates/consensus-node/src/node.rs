@@ -45,6 +45,8 @@ pub struct NodeStatus {
     /// Other validators with an accepted block in the last [`PEER_LIVENESS_ROUNDS`] rounds:
     /// the peers this node is hearing from.
     pub live_peers: usize,
+    /// Validators leader reputation swapped out of the leader schedule.
+    pub leaders_swapped_out: usize,
     /// Counters of the logic.
     pub stats: NodeStats,
 }
@@ -61,6 +63,7 @@ impl NodeStatus {
             clock_round: core.clock_round(),
             last_proposed_round: core.last_proposed_round(),
             live_peers: live_peers(core),
+            leaders_swapped_out: core.leader_swaps().len(),
             stats: *logic.stats(),
         }
     }

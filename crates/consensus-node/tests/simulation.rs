@@ -6,8 +6,10 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
-use fastevm_consensus::{CommittedSubDag, MemStore, Store};
-use fastevm_consensus_node::{RocksStore, RocksStoreOptions, SimValidator, SyntheticTransactions};
+use fastevm_consensus::{leader_scoring::ReputationParams, CommittedSubDag, MemStore, Store};
+use fastevm_consensus_node::{
+    LogicConfig, RocksStore, RocksStoreOptions, SimValidator, SyntheticTransactions,
+};
 use fastevm_network::sim::{LinkConfig, RunLimit, SimConfig, Simulator};
 
 /// Seeds every scenario runs with (jitter, drops and partitions differ per seed).
@@ -366,4 +368,137 @@ fn restarted_node_on_rocksdb_redelivers_after_index_exactly_once_with(seed: u64)
     let mut all: Vec<&dyn Store> = vec![node0_store.as_ref()];
     all.extend(mem[1..].iter().map(|s| s.as_ref() as &dyn Store));
     assert!(assert_single_block_per_slot(&all, 0) > 25);
+}
+
+/// Four validators with leader reputation over `window` commits (`None`: off); node 3 crashed
+/// from the start.
+fn one_crashed_of_four(
+    seed: u64,
+    window: Option<u64>,
+) -> (Simulator<SimValidator>, Vec<Arc<MemStore>>) {
+    let n = 4;
+    let (committee, keys) = committee(n);
+    let stores: Vec<Arc<MemStore>> = (0..n).map(|_| Arc::new(MemStore::new())).collect();
+    let nodes = (0..n)
+        .map(|i| {
+            SimValidator::new(logic_with(
+                reputation_config(i as u32, window),
+                &committee,
+                &keys,
+                stores[i].clone(),
+                0,
+            ))
+        })
+        .collect();
+    let mut sim = Simulator::new(sim_config(seed), nodes).unwrap();
+    sim.crash(3).unwrap();
+    (sim, stores)
+}
+
+fn reputation_config(i: u32, window: Option<u64>) -> LogicConfig {
+    let mut config = LogicConfig::new(i);
+    config.core.leader_reputation = window.map(|commits_per_update| ReputationParams {
+        commits_per_update,
+        swap_stake_percent: 33,
+    });
+    config
+}
+
+/// Of the leader rounds from commit `from` to commit `to`, the share that committed no leader
+/// (one leader a round: each such round waited for a leader that never came).
+fn skipped_share(commits: &[CommittedSubDag], from: usize, to: usize) -> f64 {
+    let rounds = commits[to].leader.round - commits[from].leader.round + 1;
+    let committed = (to - from + 1) as u32;
+    let leader_rounds: Vec<u32> = commits[from..=to].iter().map(|c| c.leader.round).collect();
+    assert!(committed <= rounds, "{leader_rounds:?}");
+    f64::from(rounds - committed) / f64::from(rounds)
+}
+
+#[test]
+fn reputation_swaps_a_crashed_leader_out_of_the_schedule() {
+    for seed in SEEDS {
+        reputation_swaps_a_crashed_leader_out_of_the_schedule_with(seed);
+    }
+}
+
+fn reputation_swaps_a_crashed_leader_out_of_the_schedule_with(seed: u64) {
+    const WINDOW: u64 = 20;
+    let live = [0, 1, 2];
+    let (mut sim, stores) = one_crashed_of_four(seed, Some(WINDOW));
+    sim.run_until(|s| all_have(s, &live, 150), RunLimit::until_time(300_000))
+        .unwrap();
+    assert_no_fatal(&sim);
+    for i in live {
+        assert_eq!(sim.node(i).logic().unwrap().core().leader_swaps(), [3]);
+    }
+    let seqs = commits_of(&sim, &live);
+    let refs: Vec<&[CommittedSubDag]> = seqs.iter().map(|s| s.as_slice()).collect();
+    assert!(assert_consistent(&refs) >= 150);
+
+    // Once swapped out, the crashed validator costs (almost) no round; before, about a quarter.
+    let before = skipped_share(&seqs[0], 0, WINDOW as usize - 1);
+    let after = skipped_share(&seqs[0], 2 * WINDOW as usize, 149);
+    assert!(
+        after < 0.10,
+        "seed {seed}: {after:.2} of rounds skipped after the swap"
+    );
+    assert!(
+        before > after,
+        "seed {seed}: before {before:.2}, after {after:.2}"
+    );
+    assert!(seqs[0][2 * WINDOW as usize..150]
+        .iter()
+        .all(|c| c.leader.author != 3));
+
+    // Without reputation the same run keeps losing the crashed leader's rounds.
+    let (mut plain, _) = one_crashed_of_four(seed, None);
+    plain
+        .run_until(|s| all_have(s, &live, 150), RunLimit::until_time(300_000))
+        .unwrap();
+    let without = skipped_share(plain.node(0).commits(), 2 * WINDOW as usize, 149);
+    assert!(
+        without > 0.15,
+        "seed {seed}: {without:.2} skipped without reputation"
+    );
+    println!(
+        "seed {seed}: leader rounds skipped: {:.1}% in the first window, {:.1}% after the swap, \
+         {:.1}% without reputation",
+        before * 100.0,
+        after * 100.0,
+        without * 100.0
+    );
+
+    // A validator restarted from its store rebuilds the same schedule from its commits.
+    let (committee, keys) = committee(4);
+    let before_restart = sim.node(1).commits().to_vec();
+    sim.crash(1).unwrap();
+    sim.node_mut(1).shut_down();
+    let fresh = SimValidator::new(logic_with(
+        reputation_config(1, Some(WINDOW)),
+        &committee,
+        &keys,
+        stores[1].clone(),
+        before_restart.len() as u64,
+    ));
+    assert_eq!(fresh.logic().unwrap().core().leader_swaps(), [3]);
+    sim.restart(1, fresh).unwrap();
+    let target = before_restart.len() + 40;
+    sim.run_until(
+        |s| {
+            before_restart.len() + s.node(1).commits().len() >= target
+                && all_have(s, &[0, 2], target)
+        },
+        RunLimit::until_time(600_000),
+    )
+    .unwrap();
+    assert_no_fatal(&sim);
+    let joined: Vec<CommittedSubDag> = before_restart
+        .iter()
+        .chain(sim.node(1).commits())
+        .cloned()
+        .collect();
+    let others = commits_of(&sim, &[0, 2]);
+    let mut refs: Vec<&[CommittedSubDag]> = others.iter().map(|s| s.as_slice()).collect();
+    refs.push(&joined);
+    assert!(assert_consistent(&refs) >= target);
 }

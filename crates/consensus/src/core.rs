@@ -8,12 +8,14 @@ use std::sync::Arc;
 use ed25519_dalek::SigningKey;
 
 use crate::block_manager::BlockManager;
+use crate::commit::Commit;
 use crate::commit::{CommitIndex, CommittedSubDag};
 use crate::committee::Committee;
 use crate::committer::{DecidedLeader, UniversalCommitter, UniversalCommitterOptions};
 use crate::dag_state::DagState;
 use crate::error::{ConsensusError, ConsensusResult};
 use crate::leader_schedule::{LeaderElection, LeaderSchedule};
+use crate::leader_scoring::{LeaderSwapTable, ReputationParams, ReputationScores};
 use crate::linearizer::Linearizer;
 use crate::store::{Store, StoreBatch};
 use crate::threshold_clock::ThresholdClock;
@@ -55,6 +57,9 @@ pub struct CoreParams {
     pub leader_election: LeaderElection,
     /// Limits for own blocks (peers verify the same limits).
     pub block_limits: BlockLimits,
+    /// Leader reputation: swap the lowest-scoring leaders out every window of commits (`None`:
+    /// never; ignored with more than one leader per round). Every validator must use the same.
+    pub leader_reputation: Option<ReputationParams>,
 }
 
 impl CoreParams {
@@ -68,6 +73,7 @@ impl CoreParams {
             committer: UniversalCommitterOptions::default(),
             leader_election: LeaderElection::StakeWeighted,
             block_limits: BlockLimits::default(),
+            leader_reputation: Some(ReputationParams::default()),
         }
     }
 }
@@ -113,6 +119,8 @@ pub struct Core {
     round_start: Option<(Round, u64)>,
     /// Never propose at or below this round (own blocks known to peers after state loss).
     propose_floor: Round,
+    /// Leader reputation, when on: its parameters and the scores of the current window.
+    reputation: Option<(ReputationParams, ReputationScores)>,
 }
 
 impl Core {
@@ -136,7 +144,11 @@ impl Core {
             ));
         }
         let schedule = LeaderSchedule::new(committee.clone(), params.leader_election);
-        let committer = UniversalCommitter::new(schedule, params.committer);
+        let mut committer = UniversalCommitter::new(schedule, params.committer);
+        let mut reputation = params
+            .leader_reputation
+            .filter(|_| params.committer.leaders_per_round == 1)
+            .map(|p| (p, ReputationScores::new(committee.size())));
         let mut dag = DagState::new(committee.clone(), params.gc_depth);
         let mut clock = ThresholdClock::new(0);
         for g in VerifiedBlock::genesis(&committee) {
@@ -156,6 +168,8 @@ impl Core {
                 dag.set_committed(*r);
             }
             last_decided = c.leader.slot();
+            // The schedule changes at the same commits as it did when they were made.
+            observe_commit(&mut reputation, &mut committer, &committee, &c);
             dag.set_last_commit(c);
         }
         dag.evict_below_gc_round();
@@ -173,6 +187,7 @@ impl Core {
             transactions,
             last_decided,
             last_proposed,
+            reputation,
             round_start: None,
             propose_floor: 0,
         })
@@ -230,7 +245,21 @@ impl Core {
     ) -> ConsensusResult<Vec<CommittedSubDag>> {
         let mut all = Vec::new();
         loop {
-            let decided = self.committer.try_decide(&self.dag, self.last_decided)?;
+            let mut decided = self.committer.try_decide(&self.dag, self.last_decided)?;
+            // Slots after a commit that changes the leader schedule are decided again, under
+            // the new schedule, in the next pass.
+            if let Some((params, _)) = &self.reputation {
+                let mut index = self.dag.last_commit().map_or(0, |c| c.index);
+                if let Some(cut) = decided.iter().position(|d| {
+                    if d.committed().is_none() {
+                        return false;
+                    }
+                    index += 1;
+                    params.update_after(index)
+                }) {
+                    decided.truncate(cut + 1);
+                }
+            }
             let Some(last) = decided.last() else {
                 break;
             };
@@ -246,6 +275,14 @@ impl Core {
                     blocks: vec![],
                     commits: subs.iter().map(|s| s.commit.clone()).collect(),
                 })?;
+            }
+            for sub in &subs {
+                observe_commit(
+                    &mut self.reputation,
+                    &mut self.committer,
+                    self.dag.committee(),
+                    &sub.commit,
+                );
             }
             all.extend(subs);
             // GC may unblock suspended blocks whose missing ancestors are now garbage.
@@ -303,6 +340,11 @@ impl Core {
             block: signed,
             commits,
         }))
+    }
+
+    /// The leader swaps reputation installed last (empty while off or nothing swapped).
+    pub fn leader_swaps(&self) -> Vec<AuthorityIndex> {
+        self.committer.swapped_out()
     }
 
     fn leaders_present(&self, round: Round) -> bool {
@@ -446,3 +488,22 @@ mod tests;
 #[cfg(test)]
 #[path = "core_random_tests.rs"]
 mod random_tests;
+
+/// Scores `commit` for leader reputation and, when it closes a window, installs the new leader
+/// swaps and starts the next window. Called for every commit in order, live and on recovery.
+fn observe_commit(
+    reputation: &mut Option<(ReputationParams, ReputationScores)>,
+    committer: &mut UniversalCommitter,
+    committee: &Committee,
+    commit: &Commit,
+) {
+    let Some((params, scores)) = reputation else {
+        return;
+    };
+    scores.add_commit(commit);
+    if params.update_after(commit.index) {
+        let swaps = LeaderSwapTable::new(committee, scores, params.swap_stake_percent);
+        committer.set_swaps(commit.leader.round, Arc::new(swaps));
+        *scores = ReputationScores::new(committee.size());
+    }
+}

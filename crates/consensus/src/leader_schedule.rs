@@ -3,7 +3,10 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use std::sync::Arc;
+
 use crate::committee::Committee;
+use crate::leader_scoring::LeaderSwapTable;
 use crate::types::{AuthorityIndex, Round};
 
 /// How leaders are chosen.
@@ -15,11 +18,16 @@ pub enum LeaderElection {
     StakeWeighted,
 }
 
-/// Deterministic leader schedule shared by all nodes.
+/// Deterministic leader schedule shared by all nodes: the election, then the swaps leader
+/// reputation decided (see [`crate::leader_scoring`]).
 #[derive(Clone, Debug)]
 pub struct LeaderSchedule {
     committee: Committee,
     election: LeaderElection,
+    /// Reputation's swap tables, each applying to rounds after the round it starts from: the
+    /// current one and the one before it (the last decided slot may have been elected under
+    /// it, and the committer re-elects that round to find where to go on from).
+    swaps: Vec<(Round, Arc<LeaderSwapTable>)>,
 }
 
 impl LeaderSchedule {
@@ -28,19 +36,44 @@ impl LeaderSchedule {
         Self {
             committee,
             election,
+            swaps: Vec::new(),
         }
+    }
+    /// Installs the swaps of the latest reputation window for the rounds after `after_round`
+    /// (the round of the leader whose commit closed the window).
+    pub fn set_swaps(&mut self, after_round: Round, swaps: Arc<LeaderSwapTable>) {
+        self.swaps.push((after_round, swaps));
+        if self.swaps.len() > 2 {
+            self.swaps.remove(0);
+        }
+    }
+    /// The newest swaps (empty before the first reputation window closes).
+    pub fn swaps(&self) -> &LeaderSwapTable {
+        static NONE: LeaderSwapTable = LeaderSwapTable::none();
+        self.swaps.last().map_or(&NONE, |(_, table)| table)
     }
     /// The committee.
     pub fn committee(&self) -> &Committee {
         &self.committee
     }
-    /// The `offset`-th leader of `round`. Distinct offsets (< n) give distinct authorities.
+    /// The `offset`-th leader of `round`: the elected one, or who replaces it when reputation
+    /// swapped it out. Without swaps distinct offsets (< n) give distinct authorities (swaps
+    /// are only installed with one leader per round).
     pub fn elect_leader(&self, round: Round, offset: u32) -> AuthorityIndex {
         let n = self.committee.size() as u64;
-        match self.election {
+        let elected = match self.election {
             LeaderElection::RoundRobin => ((round as u64 + offset as u64) % n) as AuthorityIndex,
             LeaderElection::StakeWeighted => self.stake_weighted(round, offset),
-        }
+        };
+        let table = self
+            .swaps
+            .iter()
+            .rev()
+            .find(|(after, _)| round > *after)
+            .map(|(_, table)| table);
+        table
+            .and_then(|t| t.swap(elected, round, offset))
+            .unwrap_or(elected)
     }
 
     fn stake_weighted(&self, round: Round, offset: u32) -> AuthorityIndex {
@@ -85,6 +118,48 @@ mod tests {
         assert_eq!(s.elect_leader(0, 0), 0);
         assert_eq!(s.elect_leader(5, 0), 1);
         assert_eq!(s.elect_leader(5, 1), 2);
+    }
+
+    #[test]
+    fn swaps_apply_after_their_round_and_the_previous_table_is_kept() {
+        use crate::leader_scoring::ReputationScores;
+        let (c, _) = Committee::new_for_test(4, 0);
+        let mut s = LeaderSchedule::new(c.clone(), LeaderElection::RoundRobin);
+        // Round robin: authority 3 leads rounds 3, 7, 11, …
+        let table = |scores: [u64; 4]| {
+            let mut window = ReputationScores::new(4);
+            for (author, count) in scores.into_iter().enumerate() {
+                let block = crate::types::BlockRef {
+                    round: 1,
+                    author: author as AuthorityIndex,
+                    digest: Default::default(),
+                };
+                let commit = crate::commit::Commit {
+                    index: 1,
+                    previous_digest: Default::default(),
+                    timestamp_ms: 0,
+                    leader: block,
+                    blocks: vec![block; count as usize],
+                };
+                window.add_commit(&commit);
+            }
+            Arc::new(LeaderSwapTable::new(&c, &window, 33))
+        };
+        s.set_swaps(10, table([9, 5, 5, 0]));
+        assert_eq!(s.elect_leader(7, 0), 3, "before the first table");
+        assert_eq!(s.elect_leader(11, 0), 0);
+        s.set_swaps(20, table([5, 9, 5, 0]));
+        assert_eq!(s.elect_leader(19, 0), 0, "still the previous table");
+        assert_eq!(s.elect_leader(23, 0), 1);
+        assert_eq!(s.swaps().swapped_out(), [3]);
+        s.set_swaps(30, table([5, 5, 9, 0]));
+        assert_eq!(s.elect_leader(27, 0), 1);
+        assert_eq!(s.elect_leader(31, 0), 2);
+        assert_eq!(
+            s.elect_leader(11, 0),
+            3,
+            "tables older than the previous one are gone"
+        );
     }
 
     #[test]

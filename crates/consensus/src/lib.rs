@@ -26,7 +26,9 @@
 //! reference any block of the leader *slot* (Sui: of the leader authority at any round); two
 //! certified blocks in one slot return [`ConsensusError::MultipleCertifiedBlocks`] instead of
 //! panicking; leaders of round 1 use their own timestamp as commit timestamp (their parents are
-//! the genesis blocks at time 0). No leader reputation / swap table yet.
+//! the genesis blocks at time 0). Leader reputation ([`leader_scoring`]) scores authorities by
+//! the blocks committed sub-DAGs carry (Sui scores votes for leaders) and is installed only with
+//! one leader per round.
 
 pub mod block_manager;
 pub mod commit;
@@ -37,6 +39,7 @@ pub mod dag_state;
 pub mod encoding;
 pub mod error;
 pub mod leader_schedule;
+pub mod leader_scoring;
 pub mod linearizer;
 pub mod stake_aggregator;
 pub mod store;

@@ -38,6 +38,8 @@ pub struct NodeMetrics {
     pub consensus_commit_index: IntGauge,
     /// Other validators this one heard from recently (a block in the last 20 rounds).
     pub consensus_peers: IntGauge,
+    /// Validators leader reputation swapped out of the leader schedule (they lead no round).
+    pub consensus_leaders_swapped_out: IntGauge,
     /// Seconds from a commit's consensus timestamp (its leader block's) to its executed block,
     /// by this machine's clock.
     pub commit_latency_seconds: Histogram,
@@ -140,6 +142,10 @@ impl NodeMetrics {
             consensus_peers: gauge(
                 "consensus_peers",
                 "Other validators with a block in the last 20 rounds",
+            ),
+            consensus_leaders_swapped_out: gauge(
+                "consensus_leaders_swapped_out",
+                "Validators leader reputation swapped out of the leader schedule",
             ),
             registry,
         }

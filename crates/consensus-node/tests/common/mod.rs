@@ -45,8 +45,20 @@ pub fn logic(
     store: Arc<dyn Store>,
     resume_after: CommitIndex,
 ) -> ValidatorLogic {
+    logic_with(LogicConfig::new(i), committee, keys, store, resume_after)
+}
+
+/// [`logic`] with a given configuration (for validator `config.core.own_index`).
+pub fn logic_with(
+    config: LogicConfig,
+    committee: &Committee,
+    keys: &[SigningKey],
+    store: Arc<dyn Store>,
+    resume_after: CommitIndex,
+) -> ValidatorLogic {
+    let i = config.core.own_index;
     ValidatorLogic::new(
-        LogicConfig::new(i),
+        config,
         committee.clone(),
         keys[i as usize].clone(),
         store,

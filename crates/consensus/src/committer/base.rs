@@ -91,6 +91,20 @@ impl BaseCommitter {
         wave * self.options.wave_length + self.options.wave_length - 1 + self.options.round_offset
     }
 
+    /// The leader swaps in effect.
+    pub fn swaps(&self) -> &crate::leader_scoring::LeaderSwapTable {
+        self.schedule.swaps()
+    }
+
+    /// Installs reputation's leader swaps for the rounds after `after_round`.
+    pub fn set_swaps(
+        &mut self,
+        after_round: Round,
+        swaps: std::sync::Arc<crate::leader_scoring::LeaderSwapTable>,
+    ) {
+        self.schedule.set_swaps(after_round, swaps);
+    }
+
     /// The leader slot of `round` if `round` is a leader round of this committer.
     pub fn elect_leader(&self, round: Round) -> Option<Slot> {
         let wave = self.wave_number(round);

@@ -91,6 +91,25 @@ impl UniversalCommitter {
         Self { committers }
     }
 
+    /// Installs reputation's leader swaps in every committer, for the rounds after `after_round`.
+    pub fn set_swaps(
+        &mut self,
+        after_round: Round,
+        swaps: std::sync::Arc<crate::leader_scoring::LeaderSwapTable>,
+    ) {
+        for committer in &mut self.committers {
+            committer.set_swaps(after_round, swaps.clone());
+        }
+    }
+
+    /// The authorities reputation swapped out of the schedule.
+    pub fn swapped_out(&self) -> Vec<AuthorityIndex> {
+        self.committers
+            .first()
+            .map(|c| c.swaps().swapped_out().to_vec())
+            .unwrap_or_default()
+    }
+
     /// Leader slots of `round`, in sequence order (empty if not a leader round).
     pub fn get_leaders(&self, round: Round) -> Vec<AuthorityIndex> {
         self.committers
