@@ -414,6 +414,13 @@ fn skipped_share(commits: &[CommittedSubDag], from: usize, to: usize) -> f64 {
     f64::from(rounds - committed) / f64::from(rounds)
 }
 
+/// Rounds per second of consensus time (the simulator's clock) from commit `from` to `to`.
+fn rounds_per_second(commits: &[CommittedSubDag], from: usize, to: usize) -> f64 {
+    let rounds = f64::from(commits[to].leader.round - commits[from].leader.round);
+    let ms = (commits[to].timestamp_ms - commits[from].timestamp_ms) as f64;
+    rounds * 1000.0 / ms
+}
+
 #[test]
 fn reputation_swaps_a_crashed_leader_out_of_the_schedule() {
     for seed in SEEDS {
@@ -460,9 +467,18 @@ fn reputation_swaps_a_crashed_leader_out_of_the_schedule_with(seed: u64) {
         without > 0.15,
         "seed {seed}: {without:.2} skipped without reputation"
     );
+    let (rate_after, rate_without) = (
+        rounds_per_second(&seqs[0], 2 * WINDOW as usize, 149),
+        rounds_per_second(plain.node(0).commits(), 2 * WINDOW as usize, 149),
+    );
+    assert!(
+        rate_after > rate_without,
+        "seed {seed}: swapping out speeds rounds up"
+    );
     println!(
         "seed {seed}: leader rounds skipped: {:.1}% in the first window, {:.1}% after the swap, \
-         {:.1}% without reputation",
+         {:.1}% without reputation; rounds/s {rate_after:.1} after the swap, {rate_without:.1} \
+         without",
         before * 100.0,
         after * 100.0,
         without * 100.0
