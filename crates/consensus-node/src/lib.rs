@@ -16,8 +16,9 @@
 //! and no execution — transactions come in through a
 //! [`TransactionSource`](fastevm_consensus::TransactionSource) and committed sub-DAGs go out
 //! through a channel. No commit-range catch-up (a lagging node fetches blocks, not commits), no
-//! amnesia recovery for a wiped store, no store pruning, no peer authentication beyond block
-//! signatures.
+//! store pruning, no peer authentication beyond block signatures. A validator whose store holds
+//! no block of its own first asks its peers for its latest block (amnesia recovery) and proposes
+//! only above it.
 //!
 //! Safety invariants kept here: an own block is written to the store before it is broadcast
 //! (the core persists it before returning it); after a restart the node recovers its DAG and
@@ -30,6 +31,7 @@ pub mod future_blocks;
 mod logic;
 mod message;
 mod node;
+mod own_block_sync;
 mod rocks_store;
 mod sim_validator;
 mod synchronizer;

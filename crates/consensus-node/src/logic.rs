@@ -33,6 +33,7 @@ use fastevm_consensus::{
 use crate::error::{NodeError, NodeResult};
 use crate::future_blocks::{Admission, FutureBlocks};
 use crate::message::{ConsensusMessage, MessageLimits};
+use crate::own_block_sync::OwnBlockSync;
 use crate::synchronizer::{BlockSynchronizer, SyncConfig};
 
 /// Settings of a [`ValidatorLogic`].
@@ -44,6 +45,10 @@ pub struct LogicConfig {
     pub sync: SyncConfig,
     /// Wire message limits.
     pub limits: MessageLimits,
+    /// Amnesia recovery: with no own block in its store, wait up to this long (ms) for peers
+    /// to report the latest block they hold from this validator before proposing (0: never
+    /// wait).
+    pub own_block_sync_timeout_ms: u64,
 }
 
 impl LogicConfig {
@@ -53,6 +58,7 @@ impl LogicConfig {
             core: CoreParams::new(own_index),
             sync: SyncConfig::default(),
             limits: MessageLimits::default(),
+            own_block_sync_timeout_ms: 10_000,
         }
     }
 }
@@ -150,6 +156,8 @@ pub struct ValidatorLogic {
     stats: NodeStats,
     /// Received blocks dated ahead of the clock (the timestamp guard).
     future: FutureBlocks,
+    /// While asking peers for this validator's latest block (amnesia recovery): no proposal.
+    own_sync: Option<OwnBlockSync>,
 }
 
 impl std::fmt::Debug for ValidatorLogic {
@@ -187,6 +195,8 @@ impl ValidatorLogic {
             store.clone(),
             tx_source,
         )?;
+        let own_sync = (config.own_block_sync_timeout_ms > 0 && core.last_proposed_round() == 0)
+            .then(|| OwnBlockSync::new(own));
         Ok(Self {
             core,
             store,
@@ -202,6 +212,7 @@ impl ValidatorLogic {
             last_own_broadcast_ms: 0,
             stats: NodeStats::default(),
             future: FutureBlocks::default(),
+            own_sync,
         })
     }
 
@@ -229,7 +240,68 @@ impl ValidatorLogic {
         let commits = self.core.try_commit()?;
         self.delivery.push(commits, &mut out.commits)?;
         self.rebroadcast_own(now_ms, out);
+        self.ask_own_last_block(now_ms, out);
         self.after_event(now_ms, None, out)
+    }
+
+    /// Amnesia recovery: (re)sends the request for this validator's latest block while waiting,
+    /// and ends the wait on timeout.
+    fn ask_own_last_block(&mut self, now_ms: u64, out: &mut Outputs) {
+        let timeout = self.config.own_block_sync_timeout_ms;
+        let Some(sync) = &mut self.own_sync else {
+            return;
+        };
+        if sync.has_quorum(self.core.dag().committee()) {
+            // A committee where this validator alone is a quorum: nobody to ask.
+            self.finish_own_sync();
+            return;
+        }
+        if sync.timed_out(now_ms, timeout) {
+            tracing::warn!(
+                highest = sync.highest(),
+                "no quorum reported this validator's last block in time; proposing above what was \
+                 reported"
+            );
+            self.finish_own_sync();
+            return;
+        }
+        if sync.request_due(now_ms, self.config.sync.rebroadcast_ms) {
+            sync.requested(now_ms);
+            out.messages
+                .push((Destination::All, ConsensusMessage::RequestOwnLastBlock));
+        }
+    }
+
+    /// An answer to the own-last-block request from `from`.
+    fn on_own_last_block(&mut self, from: AuthorityIndex, block: Option<SignedBlock>) {
+        let own = self.core.own_index();
+        let Some(sync) = &mut self.own_sync else {
+            return;
+        };
+        let round = match block {
+            None => 0,
+            Some(block) => match self.verifier.verify(block) {
+                Ok(verified) if verified.author() == own => verified.round(),
+                _ => {
+                    self.stats.blocks_rejected += 1;
+                    return;
+                }
+            },
+        };
+        sync.answer(from, round);
+        if sync.has_quorum(self.core.dag().committee()) {
+            self.finish_own_sync();
+        }
+    }
+
+    fn finish_own_sync(&mut self) {
+        if let Some(sync) = self.own_sync.take() {
+            tracing::info!(
+                last_own_round = sync.highest(),
+                "peers reported this validator's last block; proposing above it"
+            );
+            self.core.set_last_known_own_round(sync.highest());
+        }
     }
 
     /// Handles one message from validator `from`. `Err` only for fatal errors (store failure,
@@ -263,6 +335,19 @@ impl ValidatorLogic {
                         .push((Destination::Peer(from), ConsensusMessage::Blocks(blocks)));
                 }
             }
+            ConsensusMessage::RequestOwnLastBlock => {
+                let last = self
+                    .core
+                    .dag()
+                    .last_block_of(from)
+                    .filter(|b| b.round() > 0)
+                    .map(|b| b.signed().clone());
+                out.messages.push((
+                    Destination::Peer(from),
+                    ConsensusMessage::OwnLastBlock(last),
+                ));
+            }
+            ConsensusMessage::OwnLastBlock(block) => self.on_own_last_block(from, block),
         }
         self.after_event(now_ms, Some(from), &mut out)?;
         Ok(out)
@@ -293,6 +378,7 @@ impl ValidatorLogic {
     pub fn on_tick(&mut self, now_ms: u64) -> NodeResult<Outputs> {
         let mut out = Outputs::default();
         self.start_into(now_ms, &mut out)?;
+        self.ask_own_last_block(now_ms, &mut out);
         let force = self
             .core
             .leader_timeout_deadline_ms()
@@ -330,6 +416,13 @@ impl ValidatorLogic {
         }
         if let Some(release) = self.future.next_release_ms() {
             next = next.min(release);
+        }
+        if let Some(deadline) = self
+            .own_sync
+            .as_ref()
+            .and_then(|sync| sync.deadline_ms(self.config.own_block_sync_timeout_ms))
+        {
+            next = next.min(deadline);
         }
         if self.core.last_proposed_round() > 0 {
             next = next.min(
@@ -416,6 +509,10 @@ impl ValidatorLogic {
 
     /// One proposal attempt (the core refuses a second block for a round it already signed).
     fn propose(&mut self, now_ms: u64, force: bool, out: &mut Outputs) -> NodeResult<()> {
+        if self.own_sync.is_some() {
+            // Amnesia recovery: not before peers said which rounds this validator signed.
+            return Ok(());
+        }
         if let Some(proposal) = self.core.try_propose(now_ms, force)? {
             self.stats.own_blocks_proposed += 1;
             self.last_own_broadcast_ms = now_ms;

@@ -7,6 +7,8 @@
 //! Block    (tag 0) body = SignedBlock::to_bytes()
 //! Request  (tag 1) body = n:u32 ‖ n × ref ‖ m:u32 ‖ m × highest_accepted_round:u32
 //! Blocks   (tag 2) body = n:u32 ‖ n × (len:u32 ‖ SignedBlock::to_bytes())
+//! RequestOwnLastBlock (tag 3) body = empty
+//! OwnLastBlock        (tag 4) body = n:u32 (0 or 1) ‖ n × (len:u32 ‖ SignedBlock::to_bytes())
 //! ref      = round:u32 ‖ author:u32 ‖ digest:[u8; 32]
 //! ```
 //!
@@ -27,6 +29,8 @@ pub const WIRE_VERSION: u8 = 1;
 const TAG_BLOCK: u8 = 0;
 const TAG_REQUEST: u8 = 1;
 const TAG_BLOCKS: u8 = 2;
+const TAG_REQUEST_OWN_LAST: u8 = 3;
+const TAG_OWN_LAST: u8 = 4;
 /// Encoded size of a [`BlockRef`].
 const REF_BYTES: usize = 40;
 
@@ -70,6 +74,11 @@ pub enum ConsensusMessage {
     },
     /// Answer to a request: blocks ordered by reference (parents before children).
     Blocks(Vec<SignedBlock>),
+    /// Amnesia recovery: "what is the latest block you hold from me?"
+    RequestOwnLastBlock,
+    /// Answer to [`ConsensusMessage::RequestOwnLastBlock`]: the requester's latest block the
+    /// peer holds, if any (signed, so a peer cannot make up a round).
+    OwnLastBlock(Option<SignedBlock>),
 }
 
 impl ConsensusMessage {
@@ -79,6 +88,8 @@ impl ConsensusMessage {
             ConsensusMessage::Block(_) => "block",
             ConsensusMessage::RequestBlocks { .. } => "request_blocks",
             ConsensusMessage::Blocks(_) => "blocks",
+            ConsensusMessage::RequestOwnLastBlock => "request_own_last_block",
+            ConsensusMessage::OwnLastBlock(_) => "own_last_block",
         }
     }
 
@@ -109,6 +120,15 @@ impl ConsensusMessage {
                     e.bytes(&b.to_bytes());
                 }
             }
+            ConsensusMessage::RequestOwnLastBlock => {
+                e.fixed(&[TAG_REQUEST_OWN_LAST]);
+            }
+            ConsensusMessage::OwnLastBlock(block) => {
+                e.fixed(&[TAG_OWN_LAST]).u32(u32::from(block.is_some()));
+                if let Some(b) = block {
+                    e.bytes(&b.to_bytes());
+                }
+            }
         }
         e.finish()
     }
@@ -134,6 +154,11 @@ impl ConsensusMessage {
             )),
             TAG_REQUEST => decode_request(body, limits),
             TAG_BLOCKS => decode_blocks(body, limits),
+            TAG_REQUEST_OWN_LAST if body.is_empty() => Ok(ConsensusMessage::RequestOwnLastBlock),
+            TAG_REQUEST_OWN_LAST => Err(NodeError::MalformedMessage(
+                "trailing bytes after an own-last-block request".into(),
+            )),
+            TAG_OWN_LAST => decode_own_last(body),
             other => Err(NodeError::UnknownMessageTag(other)),
         }
     }
@@ -173,6 +198,17 @@ fn decode_blocks(body: &[u8], limits: &MessageLimits) -> NodeResult<ConsensusMes
     }
     d.finish().map_err(malformed)?;
     Ok(ConsensusMessage::Blocks(blocks))
+}
+
+fn decode_own_last(body: &[u8]) -> NodeResult<ConsensusMessage> {
+    let mut d = Decoder::new(body);
+    let n = bounded_count(&mut d, 4, "own last blocks", 1)?;
+    let block = match n {
+        0 => None,
+        _ => Some(SignedBlock::from_bytes(d.bytes().map_err(malformed)?).map_err(malformed)?),
+    };
+    d.finish().map_err(malformed)?;
+    Ok(ConsensusMessage::OwnLastBlock(block))
 }
 
 /// Reads a count, checking it against `max` and against the remaining input.
@@ -248,8 +284,11 @@ mod tests {
                 refs: vec![],
                 highest_accepted: vec![],
             },
-            ConsensusMessage::Blocks(vec![b.clone(), b]),
+            ConsensusMessage::Blocks(vec![b.clone(), b.clone()]),
             ConsensusMessage::Blocks(vec![]),
+            ConsensusMessage::RequestOwnLastBlock,
+            ConsensusMessage::OwnLastBlock(Some(b)),
+            ConsensusMessage::OwnLastBlock(None),
         ]
     }
 

@@ -18,6 +18,17 @@ fn logic_for(
 ) -> ValidatorLogic {
     let mut config = LogicConfig::new(own);
     config.core.leader_election = LeaderElection::RoundRobin;
+    // A new chain: nothing to recover (amnesia recovery has its own test below).
+    config.own_block_sync_timeout_ms = 0;
+    logic_with(config, committee, key, store)
+}
+
+fn logic_with(
+    config: LogicConfig,
+    committee: &Committee,
+    key: &SigningKey,
+    store: Arc<MemStore>,
+) -> ValidatorLogic {
     ValidatorLogic::new(
         config,
         committee.clone(),
@@ -290,4 +301,77 @@ fn blocks_from_the_future_wait_and_cannot_drag_chain_time() {
         "own block at {} not dragged ahead",
         round2.block.timestamp_ms
     );
+}
+
+#[test]
+fn an_empty_store_waits_for_peers_to_report_its_last_block() {
+    let (committee, keys) = Committee::new_for_test(4, 3);
+    let config = || {
+        let mut config = LogicConfig::new(0);
+        config.core.leader_election = LeaderElection::RoundRobin;
+        config
+    };
+    let asks = |out: &Outputs| {
+        out.messages
+            .iter()
+            .any(|(d, m)| *d == Destination::All && *m == ConsensusMessage::RequestOwnLastBlock)
+    };
+
+    // Peers 1 and 2 hold its round-1 block from before a wipe: it must not sign round 1 again.
+    let before_wipe = round1(&committee, &keys[0], 0, 5);
+    let mut logic = logic_with(config(), &committee, &keys[0], Arc::new(MemStore::new()));
+    let out = logic.on_start(0).unwrap();
+    assert!(asks(&out) && own_blocks(&out).is_empty());
+    let answer = ConsensusMessage::OwnLastBlock(Some(before_wipe.clone()));
+    assert!(own_blocks(&logic.on_message(1, answer.clone(), 10).unwrap()).is_empty());
+    let out = logic.on_message(2, answer, 20).unwrap();
+    assert!(
+        own_blocks(&out).is_empty(),
+        "round 1 was signed before the wipe"
+    );
+    assert!(own_blocks(&logic.on_tick(5_000).unwrap()).is_empty());
+
+    // A made-up answer (another authority's block) counts for nothing.
+    let mut logic = logic_with(config(), &committee, &keys[0], Arc::new(MemStore::new()));
+    logic.on_start(0).unwrap();
+    let forged = ConsensusMessage::OwnLastBlock(Some(round1(&committee, &keys[1], 1, 5)));
+    logic.on_message(1, forged, 10).unwrap();
+    assert!(own_blocks(
+        &logic
+            .on_message(2, ConsensusMessage::OwnLastBlock(None), 20)
+            .unwrap()
+    )
+    .is_empty());
+    // Peers with nothing from it: a quorum answered, it proposes round 1.
+    let out = logic
+        .on_message(3, ConsensusMessage::OwnLastBlock(None), 30)
+        .unwrap();
+    assert_eq!(own_blocks(&out).len(), 1);
+    assert_eq!(own_blocks(&out)[0].block.round, 1);
+
+    // Peers answer the request with what they hold from the asker.
+    let store = Arc::new(MemStore::new());
+    let mut peer = logic_for(&committee, &keys[1], 1, store);
+    peer.on_start(0).unwrap();
+    peer.on_message(0, ConsensusMessage::Block(before_wipe.clone()), 10)
+        .unwrap();
+    let out = peer
+        .on_message(0, ConsensusMessage::RequestOwnLastBlock, 20)
+        .unwrap();
+    assert!(out.messages.contains(&(
+        Destination::Peer(0),
+        ConsensusMessage::OwnLastBlock(Some(before_wipe))
+    )));
+    let out = peer
+        .on_message(2, ConsensusMessage::RequestOwnLastBlock, 30)
+        .unwrap();
+    assert!(out
+        .messages
+        .contains(&(Destination::Peer(2), ConsensusMessage::OwnLastBlock(None))));
+
+    // And it gives up waiting after the timeout.
+    let mut logic = logic_with(config(), &committee, &keys[0], Arc::new(MemStore::new()));
+    logic.on_start(0).unwrap();
+    assert!(own_blocks(&logic.on_tick(9_999).unwrap()).is_empty());
+    assert_eq!(own_blocks(&logic.on_tick(10_000).unwrap()).len(), 1);
 }

@@ -518,3 +518,57 @@ fn reputation_swaps_a_crashed_leader_out_of_the_schedule_with(seed: u64) {
     refs.push(&joined);
     assert!(assert_consistent(&refs) >= target);
 }
+
+#[test]
+fn wiped_node_rejoins_without_equivocating() {
+    for seed in SEEDS {
+        wiped_node_rejoins_without_equivocating_with(seed);
+    }
+}
+
+fn wiped_node_rejoins_without_equivocating_with(seed: u64) {
+    let n = 4;
+    let (committee, keys) = committee(n);
+    let (mut sim, stores) = honest_cluster(n, seed);
+    sim.run_until(
+        |s| s.node(1).logic().unwrap().core().last_proposed_round() >= 25,
+        RunLimit::until_time(60_000),
+    )
+    .unwrap();
+    let round_before = sim.node(1).logic().unwrap().core().last_proposed_round();
+    sim.crash(1).unwrap();
+    sim.node_mut(1).shut_down();
+    sim.run_for(1_000);
+
+    // The disk is gone: a fresh, empty store.
+    let wiped = Arc::new(MemStore::new());
+    let fresh = SimValidator::new(logic(&committee, &keys, 1, wiped.clone(), 0));
+    assert_eq!(fresh.logic().unwrap().core().last_proposed_round(), 0);
+    sim.restart(1, fresh).unwrap();
+    let target = sim.node(0).commits().len() + 30;
+    sim.run_until(
+        |s| {
+            all_have(s, &[0, 2, 3], target)
+                && s.node(1).logic().unwrap().core().last_proposed_round() > round_before + 10
+        },
+        RunLimit::until_time(180_000),
+    )
+    .unwrap();
+    assert_no_fatal(&sim);
+
+    // It signs blocks again (its old ones came back through block sync) and never a second
+    // block for a round: every store, the wiped one included, holds one block per round of it.
+    let signed_again = wiped
+        .scan_blocks_from_round(round_before + 1)
+        .unwrap()
+        .iter()
+        .filter(|b| b.author() == 1)
+        .count();
+    assert!(signed_again > 10);
+    let mut all: Vec<&dyn Store> = stores.iter().map(|s| s.as_ref() as &dyn Store).collect();
+    all.push(wiped.as_ref());
+    assert!(assert_single_block_per_slot(&all, 1) > round_before as usize);
+    let seqs = commits_of(&sim, &[0, 2, 3]);
+    let refs: Vec<&[CommittedSubDag]> = seqs.iter().map(|s| s.as_slice()).collect();
+    assert!(assert_consistent(&refs) >= target);
+}
