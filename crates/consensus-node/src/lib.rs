@@ -16,7 +16,8 @@
 //! and no execution — transactions come in through a
 //! [`TransactionSource`](fastevm_consensus::TransactionSource) and committed sub-DAGs go out
 //! through a channel. No commit-range catch-up (a lagging node fetches blocks, not commits), no
-//! store pruning, no peer authentication beyond block signatures. A validator whose store holds
+//! store pruning. Connections between validators are authenticated with their block-signing
+//! keys ([`CommitteeAuth`]): a peer that cannot sign for the index it claims is dropped. A validator whose store holds
 //! no block of its own first asks its peers for its latest block (amnesia recovery) and proposes
 //! only above it.
 //!
@@ -32,6 +33,7 @@ mod logic;
 mod message;
 mod node;
 mod own_block_sync;
+mod peer_auth;
 mod rocks_store;
 mod sim_validator;
 mod synchronizer;
@@ -44,6 +46,7 @@ pub use error::{NodeError, NodeResult};
 pub use logic::{Destination, LogicConfig, NodeStats, Outputs, ValidatorLogic};
 pub use message::{ConsensusMessage, MessageLimits, WIRE_VERSION};
 pub use node::{NodeHandle, NodeStatus, ValidatorNode, PEER_LIVENESS_ROUNDS};
+pub use peer_auth::CommitteeAuth;
 pub use rocks_store::{
     RocksStore, RocksStoreOptions, CF_BLOCKS, CF_COMMITS, CF_META, META_OWN_INDEX,
     META_OWN_LAST_ROUND, META_SCHEMA_VERSION,

@@ -20,7 +20,9 @@ use ed25519_dalek::SigningKey;
 use fastevm_consensus::{
     AuthorityIndex, CommitIndex, CommittedSubDag, Committee, Round, Store, TransactionSource,
 };
-use fastevm_network::tcp::{InboundReceiver, PeerAddress, TcpConfig, TcpNetwork};
+use fastevm_network::tcp::{
+    InboundReceiver, PeerAddress, PeerAuthenticator, TcpConfig, TcpNetwork,
+};
 use fastevm_network::{NetworkError, PeerIndex};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -29,6 +31,7 @@ use tokio::task::JoinHandle;
 use crate::config::{AcceptedTransactionsHook, ValidatorConfig};
 use crate::error::{NodeError, NodeResult};
 use crate::logic::{Destination, NodeStats, Outputs, ValidatorLogic};
+use crate::peer_auth::CommitteeAuth;
 use crate::rocks_store::{RocksStore, RocksStoreOptions};
 
 /// A snapshot of a running node, refreshed after every event.
@@ -187,6 +190,8 @@ impl ValidatorNode {
         )?;
         let own_last_round = store.own_last_round()?;
         let store: Arc<dyn Store> = Arc::new(store);
+        // Peers prove their identity with the same keys they sign blocks with.
+        let auth = CommitteeAuth::new(key.clone(), committee.clone());
         let mut logic = ValidatorLogic::new(
             config.logic.clone(),
             committee,
@@ -199,6 +204,7 @@ impl ValidatorNode {
             logic.set_last_known_own_round(round);
         }
         let mut tcp = TcpConfig::new(own as PeerIndex, config.listen_address, peers);
+        tcp.auth = Some(PeerAuthenticator(Arc::new(auth)));
         tcp.backoff = config.backoff;
         tcp.max_frame_bytes = config.logic.limits.max_message_bytes;
         let (network, inbound) = TcpNetwork::start_with_listener(tcp, listener)?;

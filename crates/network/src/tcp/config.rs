@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
+use super::auth::PeerAuthenticator;
 use crate::{NetworkError, PeerIndex};
 
 /// Where a peer listens. A `host:port` name is looked up again at every connection attempt, so a
@@ -90,6 +91,14 @@ pub struct TcpConfig {
     /// Capacity of the inbound channel. When it is full, readers stop reading their sockets
     /// (TCP back-pressure) until the consumer catches up.
     pub inbound_capacity: usize,
+    /// Most frames a second one inbound connection may deliver (sustained; a burst of as many
+    /// is allowed). Beyond it the connection is read more slowly — TCP back-pressure slows that
+    /// peer alone — so a flooding peer cannot starve the others. 0: no limit.
+    pub max_inbound_frames_per_second: u32,
+    /// Peer authentication: dialers sign the listener's challenge and listeners drop a dialer
+    /// whose signature does not check against the index it claims. `None`: the hello's index
+    /// is only a routing hint.
+    pub auth: Option<PeerAuthenticator>,
 }
 
 impl TcpConfig {
@@ -111,6 +120,8 @@ impl TcpConfig {
             max_frame_bytes: 16 * 1024 * 1024,
             send_queue_capacity: 4_096,
             inbound_capacity: 4_096,
+            max_inbound_frames_per_second: 20_000,
+            auth: None,
         }
     }
 

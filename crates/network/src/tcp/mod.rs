@@ -6,10 +6,12 @@
 //! `LengthDelimitedCodec`) and capped at [`TcpConfig::max_frame_bytes`]; a peer that sends a
 //! larger frame has its connection closed (logged, never a panic) and will redial.
 //!
-//! **Identity.** The first frame on a connection is a hello carrying the dialer's index. It is
-//! only a routing hint: anyone who can reach the port can claim any configured index. The
-//! consensus layer must verify signatures on every block it accepts and must not trust the
-//! `from` index for anything but routing replies and choosing whom to fetch from.
+//! **Identity.** The listener opens each connection with a random challenge; the dialer's first
+//! frame is a hello carrying its index and, with [`TcpConfig::auth`] set, its signature over the
+//! challenge and both indices ([`auth_message`]). A dialer that does not prove it holds the key
+//! of the index it claims is dropped, so with authentication `from` is a proven validator.
+//! Without it the index is only a routing hint. Either way the consensus layer still verifies
+//! the signature of every block.
 //!
 //! **Delivery.** Best effort, ordered per connection. Each peer has a bounded send queue
 //! ([`TcpConfig::send_queue_capacity`]); while the peer is down or slow the queue keeps the
@@ -41,6 +43,7 @@
 //! # Ok(()) }
 //! ```
 
+mod auth;
 mod config;
 mod frame;
 mod inbound;
@@ -49,6 +52,7 @@ mod outbound;
 #[cfg(test)]
 mod tests;
 
+pub use auth::{auth_message, PeerAuth, PeerAuthenticator};
 pub use config::{BackoffConfig, PeerAddress, TcpConfig};
 pub use network::{InboundReceiver, TcpNetwork};
 pub use outbound::PeerLinkStats;

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::config::TcpConfig;
-use super::inbound::run_listener;
+use super::inbound::{run_listener, Admission};
 use super::outbound::{run_dialer, PeerLink, PeerLinkStats};
 use crate::{NetworkError, PeerIndex};
 
@@ -52,7 +52,12 @@ impl TcpNetwork {
         let known_peers: BTreeSet<PeerIndex> = remote.iter().map(|(index, _)| *index).collect();
         tasks.spawn(run_listener(
             listener,
-            Arc::new(known_peers),
+            Admission {
+                own_index: config.own_index,
+                known_peers: Arc::new(known_peers),
+                auth: config.auth.clone(),
+                max_frames_per_second: config.max_inbound_frames_per_second,
+            },
             config.max_frame_bytes,
             inbound_tx,
         ));
@@ -65,6 +70,7 @@ impl TcpNetwork {
                 config.own_index,
                 config.backoff,
                 config.max_frame_bytes,
+                config.auth.clone(),
             ));
             links.insert(peer, link);
         }

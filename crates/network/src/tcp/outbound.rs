@@ -12,15 +12,16 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::SinkExt;
+use futures::{SinkExt, StreamExt};
 use parking_lot::Mutex;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
-use tokio_util::codec::FramedWrite;
+use tokio_util::codec::{FramedRead, FramedWrite};
 
+use super::auth::{auth_message, PeerAuthenticator};
 use super::config::{BackoffConfig, PeerAddress};
-use super::frame::{codec, encode_hello};
+use super::frame::{codec, encode_hello, CHALLENGE_LEN};
 use crate::PeerIndex;
 
 /// How long one connection attempt may take before it counts as failed.
@@ -144,12 +145,14 @@ pub(crate) async fn run_dialer(
     own_index: PeerIndex,
     backoff: BackoffConfig,
     max_frame_bytes: usize,
+    auth: Option<PeerAuthenticator>,
 ) {
     let mut delay_ms = backoff.initial_ms;
     loop {
         match tokio::time::timeout(CONNECT_TIMEOUT, dial(&link.addr)).await {
             Ok(Ok(stream)) => {
-                let reason = run_connection(&link, stream, own_index, max_frame_bytes).await;
+                let reason =
+                    run_connection(&link, stream, own_index, max_frame_bytes, auth.as_ref()).await;
                 match reason {
                     Ok(disconnect) => {
                         tracing::info!(peer = link.peer, addr = %link.addr, %disconnect, "connection to peer lost");
@@ -180,18 +183,32 @@ fn next_delay_ms(current_ms: u64, backoff: BackoffConfig) -> u64 {
     current_ms.saturating_mul(2).min(backoff.max_ms)
 }
 
-/// Send the hello, then forward queued payloads until the connection ends. `Err` means the
-/// hello itself failed (the connection never became usable).
+/// Read the listener's challenge, send the hello (signed when authenticating), then forward
+/// queued payloads until the connection ends. `Err` means the handshake itself failed (the
+/// connection never became usable).
 async fn run_connection(
     link: &PeerLink,
     stream: TcpStream,
     own_index: PeerIndex,
     max_frame_bytes: usize,
+    auth: Option<&PeerAuthenticator>,
 ) -> Result<Disconnect, std::io::Error> {
     stream.set_nodelay(true)?;
-    let (mut reader, writer) = stream.into_split();
+    let (reader, writer) = stream.into_split();
+    let mut challenge_reader = FramedRead::new(reader, codec(CHALLENGE_LEN));
+    let challenge = match tokio::time::timeout(CONNECT_TIMEOUT, challenge_reader.next()).await {
+        Ok(Some(Ok(challenge))) if challenge.len() == CHALLENGE_LEN => challenge,
+        Ok(Some(Err(error))) => return Err(error),
+        Ok(_) => return Err(std::io::Error::other("no valid challenge from the peer")),
+        Err(_) => return Err(std::io::Error::other("no challenge from the peer in time")),
+    };
+    // The listener sends nothing after its challenge, so no buffered byte is lost here.
+    let mut reader = challenge_reader.into_inner();
+    let signature = auth
+        .map(|auth| auth.0.sign(&auth_message(&challenge, own_index, link.peer)))
+        .unwrap_or_default();
     let mut frames = FramedWrite::new(writer, codec(max_frame_bytes));
-    frames.send(encode_hello(own_index)).await?;
+    frames.send(encode_hello(own_index, &signature)).await?;
 
     link.connected.store(true, Ordering::Relaxed);
     link.connections.fetch_add(1, Ordering::Relaxed);

@@ -62,6 +62,22 @@ async fn recv(inbound: &mut InboundReceiver) -> (PeerIndex, Bytes) {
         .expect("inbound channel closed")
 }
 
+/// Reads (the listener's challenge, then nothing) until the listener closes the connection;
+/// panics if it stays open past [`LIMIT`].
+async fn assert_closed_by_peer(raw: &mut TcpStream) {
+    let mut buf = [0u8; 64];
+    tokio::time::timeout(LIMIT, async {
+        loop {
+            match raw.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .expect("the listener kept the connection open");
+}
+
 /// Poll `condition` until it holds; panics after [`LIMIT`].
 async fn wait_until(mut condition: impl FnMut() -> bool) {
     tokio::time::timeout(LIMIT, async {
@@ -239,18 +255,14 @@ async fn oversized_frame_closes_that_connection_only() {
 
     // A raw client claims to be peer 1, then announces a 1 MiB frame.
     let mut raw = TcpStream::connect(peers[0].1).await.unwrap();
-    let hello = encode_hello(1);
+    let hello = encode_hello(1, &[]);
     raw.write_all(&(hello.len() as u32).to_be_bytes())
         .await
         .unwrap();
     raw.write_all(&hello).await.unwrap();
     raw.write_all(&(1u32 << 20).to_be_bytes()).await.unwrap();
     raw.write_all(&[0u8; 4096]).await.unwrap();
-    let mut buf = [0u8; 16];
-    let closed = tokio::time::timeout(LIMIT, raw.read(&mut buf))
-        .await
-        .expect("receiver kept the oversized connection open");
-    assert!(matches!(closed, Ok(0) | Err(_)), "{closed:?}");
+    assert_closed_by_peer(&mut raw).await;
 
     // The receiver still serves other connections, and nothing from the raw client got through.
     let (honest, _in1) = TcpNetwork::start_with_listener(config(1, &peers), l1).unwrap();
@@ -301,18 +313,14 @@ async fn peer_with_a_larger_limit_is_cut_off_then_recovers() {
 async fn hello_with_an_unknown_index_is_rejected() {
     let (peers, mut nodes) = start_cluster(2).await;
     let mut raw = TcpStream::connect(peers[0].1).await.unwrap();
-    let hello = encode_hello(9);
+    let hello = encode_hello(9, &[]);
     raw.write_all(&(hello.len() as u32).to_be_bytes())
         .await
         .unwrap();
     raw.write_all(&hello).await.unwrap();
     raw.write_all(&5u32.to_be_bytes()).await.unwrap();
     raw.write_all(b"forged").await.unwrap();
-    let mut buf = [0u8; 16];
-    let closed = tokio::time::timeout(LIMIT, raw.read(&mut buf))
-        .await
-        .unwrap();
-    assert!(matches!(closed, Ok(0) | Err(_)), "{closed:?}");
+    assert_closed_by_peer(&mut raw).await;
 
     nodes[1].0.send(0, Bytes::from_static(b"real")).unwrap();
     assert_eq!(
@@ -404,4 +412,105 @@ async fn peers_named_by_host_are_looked_up_when_dialling() {
     nodes[0].0.send(1, Bytes::from_static(b"by name")).unwrap();
     let (from, bytes) = recv(&mut nodes[1].1).await;
     assert_eq!((from, bytes.as_ref()), (0, b"by name".as_ref()));
+}
+
+/// A stand-in signature scheme: a peer's "signature" is a keyed hash with its secret.
+struct KeyedHash {
+    own_secret: [u8; 32],
+    secrets: Vec<[u8; 32]>,
+}
+
+impl PeerAuth for KeyedHash {
+    fn sign(&self, message: &[u8]) -> Vec<u8> {
+        blake3::keyed_hash(&self.own_secret, message)
+            .as_bytes()
+            .to_vec()
+    }
+    fn verify(&self, peer: PeerIndex, message: &[u8], signature: &[u8]) -> bool {
+        self.secrets
+            .get(peer)
+            .is_some_and(|secret| blake3::keyed_hash(secret, message).as_bytes() == signature)
+    }
+}
+
+fn authenticated(
+    own: PeerIndex,
+    own_secret: [u8; 32],
+    peers: &[(PeerIndex, SocketAddr)],
+) -> TcpConfig {
+    let mut config = config(own, peers);
+    config.auth = Some(PeerAuthenticator(std::sync::Arc::new(KeyedHash {
+        own_secret,
+        secrets: vec![[0; 32], [1; 32], [2; 32]],
+    })));
+    config
+}
+
+#[tokio::test]
+async fn an_impostor_connection_is_refused() {
+    let l0 = bind_local().await;
+    let l1 = bind_local().await;
+    let l2 = bind_local().await;
+    let peers = vec![
+        (0, l0.local_addr().unwrap()),
+        (1, l1.local_addr().unwrap()),
+        (2, l2.local_addr().unwrap()),
+    ];
+    let (_receiver, mut inbound) =
+        TcpNetwork::start_with_listener(authenticated(0, [0; 32], &peers), l0).unwrap();
+
+    // Claims index 1 but holds another key: connected, then dropped; nothing it sends arrives.
+    let (impostor, _) =
+        TcpNetwork::start_with_listener(authenticated(1, [9; 32], &peers), l1).unwrap();
+    impostor.send(0, Bytes::from_static(b"forged")).unwrap();
+    // Claims index 2 without signing at all.
+    let (unsigned, _) = TcpNetwork::start_with_listener(config(2, &peers), l2).unwrap();
+    unsigned.send(0, Bytes::from_static(b"unsigned")).unwrap();
+    wait_until(|| {
+        impostor.peer_stats(0).unwrap().connections >= 2
+            && unsigned.peer_stats(0).unwrap().connections >= 2
+    })
+    .await;
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), inbound.recv())
+            .await
+            .is_err(),
+        "an unproven peer's message got through"
+    );
+    impostor.shutdown().await;
+
+    // The real validator 1, with its key, gets through on the same port.
+    let l1 = TcpListener::bind(peers[1].1).await.unwrap();
+    let (genuine, _) =
+        TcpNetwork::start_with_listener(authenticated(1, [1; 32], &peers), l1).unwrap();
+    genuine.send(0, Bytes::from_static(b"real")).unwrap();
+    assert_eq!(recv(&mut inbound).await, (1, Bytes::from_static(b"real")));
+}
+
+#[tokio::test]
+async fn a_flooding_peer_is_slowed_to_the_frame_rate() {
+    let l0 = bind_local().await;
+    let l1 = bind_local().await;
+    let peers = vec![(0, l0.local_addr().unwrap()), (1, l1.local_addr().unwrap())];
+    let mut receiver_config = config(0, &peers);
+    receiver_config.max_inbound_frames_per_second = 100;
+    let (_receiver, mut inbound) = TcpNetwork::start_with_listener(receiver_config, l0).unwrap();
+    let (flooder, _) = TcpNetwork::start_with_listener(config(1, &peers), l1).unwrap();
+    // A second's burst passes at once; the next 100 frames take about another second.
+    let started = tokio::time::Instant::now();
+    for i in 0..200u32 {
+        flooder
+            .send(0, Bytes::from(i.to_be_bytes().to_vec()))
+            .unwrap();
+    }
+    for i in 0..200u32 {
+        let (from, payload) = recv(&mut inbound).await;
+        assert_eq!((from, payload.as_ref()), (1, &i.to_be_bytes()[..]));
+    }
+    // A lower bound only (a slow machine takes longer, never shorter).
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "200 frames at 100/s arrived in {:?}",
+        started.elapsed()
+    );
 }
