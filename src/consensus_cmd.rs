@@ -145,6 +145,7 @@ pub async fn run_consensus(args: ConsensusArgs) -> anyhow::Result<()> {
         bridge.last_executed_commit() + 1
     );
     let own_index = validator.own_index();
+    let reporter = validator.executed_reporter();
     let run = async {
         while let Some(subdag) = commits.recv().await {
             observe_committed(&metrics, &subdag, own_index);
@@ -156,6 +157,7 @@ pub async fn run_consensus(args: ConsensusArgs) -> anyhow::Result<()> {
                     number,
                     transactions,
                 }) => {
+                    reporter.report(number, hash.0);
                     tracing::info!(number, %hash, transactions, commit = subdag.commit_index, "block")
                 }
                 Ok(_) => {}

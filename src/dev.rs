@@ -258,6 +258,7 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
         } = node;
         let failed = failed_tx.clone();
         let own_index = validator.own_index();
+        let reporter = validator.executed_reporter();
         handles.push((validator, execution));
         tokio::spawn(async move {
             while let Some(subdag) = commits.recv().await {
@@ -274,6 +275,7 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
                         number,
                         transactions,
                     }) => {
+                        reporter.report(number, hash.0);
                         tracing::info!(node = i, number, %hash, transactions, commit = subdag.commit_index, "block")
                     }
                     Ok(_) => {}

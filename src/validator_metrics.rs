@@ -25,6 +25,9 @@ pub fn spawn_status_metrics(
             metrics
                 .consensus_leaders_swapped_out
                 .set(current.leaders_swapped_out as i64);
+            metrics
+                .executed_agreement_height
+                .set(current.executed_agreement_height as i64);
         }
     })
 }

@@ -206,6 +206,8 @@ async fn every_metric_moves_and_agrees_with_the_chain() {
         ) > 0.0
     );
     assert!(value(&consensus, "fastevm_head_number") >= head);
+    // A committee of one is its own quorum: its executed blocks are agreed as they come.
+    assert!(value(&consensus, "fastevm_executed_agreement_height") > 0.0);
     // A committee of one has no peer to hear from (tests/dashboard.rs sees 3 with four).
     assert_eq!(value(&consensus, "fastevm_consensus_peers"), 0.0);
     // Nor anyone to swap out of the leader schedule.
@@ -233,6 +235,7 @@ async fn every_metric_moves_and_agrees_with_the_chain() {
         "fastevm_consensus_commit_latency_seconds",
         "fastevm_consensus_peers",
         "fastevm_consensus_leaders_swapped_out",
+        "fastevm_executed_agreement_height",
         "fastevm_tx_admission_to_proposal_seconds",
         "fastevm_consensus_proposal_to_commit_seconds",
         "fastevm_tx_inclusion_seconds",

@@ -10,6 +10,20 @@ use fastevm_network::NetworkError;
 /// commit-order variants are fatal: the node stops and must be restarted from its store.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
+    /// This validator's EVM block differs from the one validators holding a quorum of the stake
+    /// signed for the same height: its execution diverged. Fatal.
+    #[error(
+        "executed block {height} is 0x{ours} here but 0x{agreed} on a quorum of validators: this \
+         node's execution diverged from the chain; stopping"
+    )]
+    ExecutionDiverged {
+        /// EVM block number.
+        height: u64,
+        /// This node's block hash (hex).
+        ours: String,
+        /// The hash a quorum signed (hex).
+        agreed: String,
+    },
     /// A wire message exceeds the configured size limit.
     #[error("message of {len} bytes exceeds the limit of {max} bytes")]
     MessageTooLarge {

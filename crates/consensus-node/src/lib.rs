@@ -28,6 +28,7 @@
 
 mod config;
 mod error;
+pub mod executed_votes;
 pub mod future_blocks;
 mod logic;
 mod message;
@@ -45,7 +46,7 @@ pub use config::{
 pub use error::{NodeError, NodeResult};
 pub use logic::{Destination, LogicConfig, NodeStats, Outputs, ValidatorLogic};
 pub use message::{ConsensusMessage, MessageLimits, WIRE_VERSION};
-pub use node::{NodeHandle, NodeStatus, ValidatorNode, PEER_LIVENESS_ROUNDS};
+pub use node::{ExecutedReporter, NodeHandle, NodeStatus, ValidatorNode, PEER_LIVENESS_ROUNDS};
 pub use peer_auth::CommitteeAuth;
 pub use rocks_store::{
     RocksStore, RocksStoreOptions, CF_BLOCKS, CF_COMMITS, CF_META, META_OWN_INDEX,

@@ -31,6 +31,7 @@ use fastevm_consensus::{
 };
 
 use crate::error::{NodeError, NodeResult};
+use crate::executed_votes::{ExecutedAgreement, ExecutedVote};
 use crate::future_blocks::{Admission, FutureBlocks};
 use crate::message::{ConsensusMessage, MessageLimits};
 use crate::own_block_sync::OwnBlockSync;
@@ -158,6 +159,10 @@ pub struct ValidatorLogic {
     future: FutureBlocks,
     /// While asking peers for this validator's latest block (amnesia recovery): no proposal.
     own_sync: Option<OwnBlockSync>,
+    /// Signs this validator's executed results.
+    key: SigningKey,
+    /// Executed results of every validator, and what a quorum agrees on.
+    agreement: ExecutedAgreement,
 }
 
 impl std::fmt::Debug for ValidatorLogic {
@@ -191,7 +196,7 @@ impl ValidatorLogic {
         let core = Core::new(
             config.core.clone(),
             committee,
-            key,
+            key.clone(),
             store.clone(),
             tx_source,
         )?;
@@ -213,7 +218,46 @@ impl ValidatorLogic {
             stats: NodeStats::default(),
             future: FutureBlocks::default(),
             own_sync,
+            key,
+            agreement: ExecutedAgreement::new(own),
         })
+    }
+
+    /// This validator's execution node produced EVM block `height` with `block_hash`: signs and
+    /// sends the result to the other validators. `Err(ExecutionDiverged)` (fatal) when
+    /// validators holding a quorum of the stake signed another block for that height.
+    pub fn on_executed(
+        &mut self,
+        height: u64,
+        block_hash: [u8; 32],
+        now_ms: u64,
+    ) -> NodeResult<Outputs> {
+        let mut out = Outputs::default();
+        self.start_into(now_ms, &mut out)?;
+        let vote = ExecutedVote::sign(&self.key, self.core.own_index(), height, block_hash);
+        out.messages.push((
+            Destination::All,
+            ConsensusMessage::ExecutedVote(vote.clone()),
+        ));
+        self.count_vote(&vote)?;
+        Ok(out)
+    }
+
+    /// The highest EVM block height whose hash validators holding a quorum of the stake signed
+    /// alike (0: none yet).
+    pub fn executed_agreement_height(&self) -> u64 {
+        self.agreement.agreed_height()
+    }
+
+    fn count_vote(&mut self, vote: &ExecutedVote) -> NodeResult<()> {
+        match self.agreement.record(vote, self.core.dag().committee()) {
+            None => Ok(()),
+            Some(d) => Err(NodeError::ExecutionDiverged {
+                height: d.height,
+                ours: hex::encode(d.ours),
+                agreed: hex::encode(d.agreed),
+            }),
+        }
     }
 
     /// Never propose at or below `round` (e.g. the own last round recorded in store metadata).
@@ -348,6 +392,14 @@ impl ValidatorLogic {
                 ));
             }
             ConsensusMessage::OwnLastBlock(block) => self.on_own_last_block(from, block),
+            ConsensusMessage::ExecutedVote(vote) => {
+                // Each validator sends its own votes; a vote must be its sender's and signed.
+                if vote.author != from || !vote.verify(self.core.dag().committee()) {
+                    self.stats.messages_malformed += 1;
+                } else {
+                    self.count_vote(&vote)?;
+                }
+            }
         }
         self.after_event(now_ms, Some(from), &mut out)?;
         Ok(out)

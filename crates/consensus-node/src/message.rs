@@ -9,6 +9,7 @@
 //! Blocks   (tag 2) body = n:u32 ‖ n × (len:u32 ‖ SignedBlock::to_bytes())
 //! RequestOwnLastBlock (tag 3) body = empty
 //! OwnLastBlock        (tag 4) body = n:u32 (0 or 1) ‖ n × (len:u32 ‖ SignedBlock::to_bytes())
+//! ExecutedVote        (tag 5) body = author:u32 ‖ height:u64 ‖ block_hash:[u8; 32] ‖ sig:[u8; 64]
 //! ref      = round:u32 ‖ author:u32 ‖ digest:[u8; 32]
 //! ```
 //!
@@ -22,6 +23,7 @@ use fastevm_consensus::encoding::{Decoder, Encoder};
 use fastevm_consensus::{BlockDigest, BlockRef, ConsensusError, Round, SignedBlock};
 
 use crate::error::{NodeError, NodeResult};
+use crate::executed_votes::ExecutedVote;
 
 /// Current wire format version.
 pub const WIRE_VERSION: u8 = 1;
@@ -31,6 +33,7 @@ const TAG_REQUEST: u8 = 1;
 const TAG_BLOCKS: u8 = 2;
 const TAG_REQUEST_OWN_LAST: u8 = 3;
 const TAG_OWN_LAST: u8 = 4;
+const TAG_EXECUTED_VOTE: u8 = 5;
 /// Encoded size of a [`BlockRef`].
 const REF_BYTES: usize = 40;
 
@@ -79,6 +82,8 @@ pub enum ConsensusMessage {
     /// Answer to [`ConsensusMessage::RequestOwnLastBlock`]: the requester's latest block the
     /// peer holds, if any (signed, so a peer cannot make up a round).
     OwnLastBlock(Option<SignedBlock>),
+    /// A validator's signed executed result (see [`crate::executed_votes`]).
+    ExecutedVote(ExecutedVote),
 }
 
 impl ConsensusMessage {
@@ -90,6 +95,7 @@ impl ConsensusMessage {
             ConsensusMessage::Blocks(_) => "blocks",
             ConsensusMessage::RequestOwnLastBlock => "request_own_last_block",
             ConsensusMessage::OwnLastBlock(_) => "own_last_block",
+            ConsensusMessage::ExecutedVote(_) => "executed_vote",
         }
     }
 
@@ -129,6 +135,13 @@ impl ConsensusMessage {
                     e.bytes(&b.to_bytes());
                 }
             }
+            ConsensusMessage::ExecutedVote(vote) => {
+                e.fixed(&[TAG_EXECUTED_VOTE])
+                    .u32(vote.author)
+                    .u64(vote.height)
+                    .fixed(&vote.block_hash)
+                    .fixed(&vote.signature);
+            }
         }
         e.finish()
     }
@@ -159,6 +172,7 @@ impl ConsensusMessage {
                 "trailing bytes after an own-last-block request".into(),
             )),
             TAG_OWN_LAST => decode_own_last(body),
+            TAG_EXECUTED_VOTE => decode_executed_vote(body),
             other => Err(NodeError::UnknownMessageTag(other)),
         }
     }
@@ -198,6 +212,23 @@ fn decode_blocks(body: &[u8], limits: &MessageLimits) -> NodeResult<ConsensusMes
     }
     d.finish().map_err(malformed)?;
     Ok(ConsensusMessage::Blocks(blocks))
+}
+
+fn decode_executed_vote(body: &[u8]) -> NodeResult<ConsensusMessage> {
+    let mut d = Decoder::new(body);
+    let author = d.u32().map_err(malformed)?;
+    let height = d.u64().map_err(malformed)?;
+    let mut block_hash = [0u8; 32];
+    block_hash.copy_from_slice(d.fixed(32).map_err(malformed)?);
+    let mut signature = [0u8; 64];
+    signature.copy_from_slice(d.fixed(64).map_err(malformed)?);
+    d.finish().map_err(malformed)?;
+    Ok(ConsensusMessage::ExecutedVote(ExecutedVote {
+        author,
+        height,
+        block_hash,
+        signature,
+    }))
 }
 
 fn decode_own_last(body: &[u8]) -> NodeResult<ConsensusMessage> {
@@ -289,6 +320,12 @@ mod tests {
             ConsensusMessage::RequestOwnLastBlock,
             ConsensusMessage::OwnLastBlock(Some(b)),
             ConsensusMessage::OwnLastBlock(None),
+            ConsensusMessage::ExecutedVote(ExecutedVote {
+                author: 3,
+                height: 1 << 40,
+                block_hash: [5; 32],
+                signature: [6; 64],
+            }),
         ]
     }
 

@@ -50,6 +50,9 @@ pub struct NodeStatus {
     pub live_peers: usize,
     /// Validators leader reputation swapped out of the leader schedule.
     pub leaders_swapped_out: usize,
+    /// Highest EVM block height whose hash validators holding a quorum of the stake signed
+    /// alike (0: none yet).
+    pub executed_agreement_height: u64,
     /// Counters of the logic.
     pub stats: NodeStats,
 }
@@ -67,6 +70,7 @@ impl NodeStatus {
             last_proposed_round: core.last_proposed_round(),
             live_peers: live_peers(core),
             leaders_swapped_out: core.leader_swaps().len(),
+            executed_agreement_height: logic.executed_agreement_height(),
             stats: *logic.stats(),
         }
     }
@@ -97,6 +101,7 @@ pub struct NodeHandle {
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<NodeResult<()>>,
     status: watch::Receiver<NodeStatus>,
+    executed: mpsc::Sender<(u64, [u8; 32])>,
 }
 
 impl NodeHandle {
@@ -116,6 +121,10 @@ impl NodeHandle {
     pub fn subscribe_status(&self) -> watch::Receiver<NodeStatus> {
         self.status.clone()
     }
+    /// Where the application reports the EVM blocks its execution node produces.
+    pub fn executed_reporter(&self) -> ExecutedReporter {
+        ExecutedReporter(self.executed.clone())
+    }
     /// True until the node task has ended (shut down or failed).
     pub fn is_running(&self) -> bool {
         !self.task.is_finished()
@@ -130,6 +139,19 @@ impl NodeHandle {
             Ok(result) => result,
             Err(e) => Err(NodeError::TaskFailed(e.to_string())),
         }
+    }
+}
+
+/// Reports this validator's executed EVM blocks to it (cheap to clone).
+#[derive(Clone, Debug)]
+pub struct ExecutedReporter(mpsc::Sender<(u64, [u8; 32])>);
+
+impl ExecutedReporter {
+    /// This validator's execution node produced EVM block `height` with `block_hash`: the
+    /// validator signs it and compares it with the other validators' (see
+    /// [`crate::executed_votes`]). Never blocks; a report the node has no room for is dropped.
+    pub fn report(&self, height: u64, block_hash: [u8; 32]) {
+        let _ = self.0.try_send((height, block_hash));
     }
 }
 
@@ -211,10 +233,20 @@ impl ValidatorNode {
         let local_addr = network.local_addr();
         let (commit_tx, commit_rx) = mpsc::channel(config.commit_channel_capacity.max(1));
         let (stop_tx, stop_rx) = oneshot::channel();
+        let (executed_tx, executed_rx) = mpsc::channel(1_024);
         let (status_tx, status_rx) = watch::channel(NodeStatus::of(&logic));
         let accepted = config.accepted_transactions.clone();
         let task = tokio::spawn(run(
-            logic, network, inbound, commit_tx, stop_rx, status_tx, accepted,
+            logic,
+            network,
+            Inputs {
+                inbound,
+                executed: executed_rx,
+                stop: stop_rx,
+            },
+            commit_tx,
+            status_tx,
+            accepted,
         ));
         tracing::info!(own, %local_addr, resume_after, "validator started");
         Ok((
@@ -224,6 +256,7 @@ impl ValidatorNode {
                 stop: Some(stop_tx),
                 task,
                 status: status_rx,
+                executed: executed_tx,
             },
             commit_rx,
         ))
@@ -281,12 +314,18 @@ impl Runner {
     }
 }
 
+/// What a running validator listens to.
+struct Inputs {
+    inbound: InboundReceiver,
+    executed: mpsc::Receiver<(u64, [u8; 32])>,
+    stop: oneshot::Receiver<()>,
+}
+
 async fn run(
     logic: ValidatorLogic,
     network: TcpNetwork,
-    mut inbound: InboundReceiver,
+    mut inputs: Inputs,
     commits: mpsc::Sender<CommittedSubDag>,
-    mut stop: oneshot::Receiver<()>,
     status: watch::Sender<NodeStatus>,
     accepted: Option<AcceptedTransactionsHook>,
 ) -> NodeResult<()> {
@@ -296,7 +335,7 @@ async fn run(
         pending: VecDeque::new(),
         accepted,
     };
-    let result = event_loop(&mut r, &mut inbound, &commits, &mut stop, &status).await;
+    let result = event_loop(&mut r, &mut inputs, &commits, &status).await;
     if let Err(e) = &result {
         tracing::error!(error = %e, "validator stopped on a fatal error");
     }
@@ -309,9 +348,8 @@ async fn run(
 
 async fn event_loop(
     r: &mut Runner,
-    inbound: &mut InboundReceiver,
+    inputs: &mut Inputs,
     commits: &mpsc::Sender<CommittedSubDag>,
-    stop: &mut oneshot::Receiver<()>,
     status: &watch::Sender<NodeStatus>,
 ) -> NodeResult<()> {
     let outputs = r.logic.on_start(now_ms())?;
@@ -327,7 +365,7 @@ async fn event_loop(
         let deliver = !r.pending.is_empty() && !consumer_gone;
         tokio::select! {
             biased;
-            _ = &mut *stop => return Ok(()),
+            _ = &mut inputs.stop => return Ok(()),
             permit = commits.reserve(), if deliver => match permit {
                 Ok(permit) => {
                     if let Some(c) = r.pending.pop_front() {
@@ -339,7 +377,11 @@ async fn event_loop(
                     consumer_gone = true;
                 }
             },
-            msg = inbound.recv() => {
+            Some((height, hash)) = inputs.executed.recv() => {
+                let outputs = r.logic.on_executed(height, hash, now_ms())?;
+                r.apply(outputs);
+            }
+            msg = inputs.inbound.recv() => {
                 let Some((from, payload)) = msg else { return Ok(()) };
                 let from = AuthorityIndex::try_from(from).unwrap_or(AuthorityIndex::MAX);
                 let outputs = r.logic.on_wire_message(from, &payload, now_ms())?;

@@ -8,7 +8,10 @@ use fastevm_consensus::core::NoTransactions;
 use fastevm_consensus::leader_schedule::LeaderElection;
 use fastevm_consensus::test_utils::DagBuilder;
 use fastevm_consensus::{Block, BlockRef, Committee, MemStore, SignedBlock, Store, VerifiedBlock};
-use fastevm_consensus_node::{ConsensusMessage, Destination, LogicConfig, Outputs, ValidatorLogic};
+use fastevm_consensus_node::{
+    executed_votes::ExecutedVote, ConsensusMessage, Destination, LogicConfig, NodeError, Outputs,
+    ValidatorLogic,
+};
 
 fn logic_for(
     committee: &Committee,
@@ -374,4 +377,52 @@ fn an_empty_store_waits_for_peers_to_report_its_last_block() {
     logic.on_start(0).unwrap();
     assert!(own_blocks(&logic.on_tick(9_999).unwrap()).is_empty());
     assert_eq!(own_blocks(&logic.on_tick(10_000).unwrap()).len(), 1);
+}
+
+#[test]
+fn a_validator_whose_executed_block_differs_from_a_quorums_stops() {
+    let (committee, keys) = Committee::new_for_test(4, 3);
+    let mut logic = logic_for(&committee, &keys[0], 0, Arc::new(MemStore::new()));
+    logic.on_start(0).unwrap();
+    let vote = |author: u32, height: u64, hash: u8| {
+        ConsensusMessage::ExecutedVote(ExecutedVote::sign(
+            &keys[author as usize],
+            author,
+            height,
+            [hash; 32],
+        ))
+    };
+
+    // Its own result goes to every peer, signed.
+    let out = logic.on_executed(5, [1; 32], 10).unwrap();
+    assert!(out.messages.contains(&(Destination::All, vote(0, 5, 1))));
+    logic.on_message(1, vote(1, 5, 1), 20).unwrap();
+    assert_eq!(logic.executed_agreement_height(), 0);
+    logic.on_message(2, vote(2, 5, 1), 30).unwrap();
+    assert_eq!(
+        logic.executed_agreement_height(),
+        5,
+        "three of four signed block 5 alike"
+    );
+
+    // A vote relayed for another validator, or badly signed, counts for nothing.
+    let malformed = logic.stats().messages_malformed;
+    logic.on_message(1, vote(3, 6, 2), 40).unwrap();
+    let mut forged = ExecutedVote::sign(&keys[1], 1, 6, [2; 32]);
+    forged.block_hash = [3; 32];
+    logic
+        .on_message(1, ConsensusMessage::ExecutedVote(forged), 50)
+        .unwrap();
+    assert_eq!(logic.stats().messages_malformed, malformed + 2);
+
+    // Block 6 here is not the one the three others signed: the validator stops, saying why.
+    logic.on_executed(6, [9; 32], 60).unwrap();
+    logic.on_message(1, vote(1, 6, 2), 70).unwrap();
+    logic.on_message(2, vote(2, 6, 2), 80).unwrap();
+    let error = logic.on_message(3, vote(3, 6, 2), 90).unwrap_err();
+    assert!(
+        matches!(error, NodeError::ExecutionDiverged { height: 6, .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains("diverged"), "{error}");
 }

@@ -40,6 +40,8 @@ pub struct NodeMetrics {
     pub consensus_peers: IntGauge,
     /// Validators leader reputation swapped out of the leader schedule (they lead no round).
     pub consensus_leaders_swapped_out: IntGauge,
+    /// Highest EVM block whose hash validators holding a quorum of the stake signed alike.
+    pub executed_agreement_height: IntGauge,
     /// Seconds from a commit's consensus timestamp (its leader block's) to its executed block,
     /// by this machine's clock.
     pub commit_latency_seconds: Histogram,
@@ -146,6 +148,10 @@ impl NodeMetrics {
             consensus_leaders_swapped_out: gauge(
                 "consensus_leaders_swapped_out",
                 "Validators leader reputation swapped out of the leader schedule",
+            ),
+            executed_agreement_height: gauge(
+                "executed_agreement_height",
+                "Highest EVM block whose hash a quorum of validators signed alike",
             ),
             registry,
         }
