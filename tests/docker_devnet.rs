@@ -13,7 +13,10 @@
 //!    but not yet written; it restarts from the last whole group on disk and its validator's bridge
 //!    executes the lost commits again;
 //! 4. validator 3 and its execution node are cut from the network (`docker network
-//!    disconnect`): the other three go on; reconnected, node 3 converges to the same chain.
+//!    disconnect`): the other three go on; reconnected, node 3 converges to the same chain;
+//! 5. validator 2's store is wiped while it is stopped: restarted empty, it asks its peers for
+//!    its last block before proposing (amnesia recovery), fetches the DAG again, and its
+//!    execution node converges to the same chain.
 //!
 //! Every sender's nonce is finally the number of transactions it sent, on every node: each
 //! transaction was executed exactly once. The devnet is torn down (`compose down -v`) by a drop
@@ -58,6 +61,19 @@ fn run(program: &str, args: &[&str], env: &[(String, String)]) -> Result<String,
             String::from_utf8_lossy(&output.stderr).trim()
         ))
     }
+}
+
+/// A container's log, stdout and stderr together.
+fn container_logs(container: &str) -> String {
+    let output = Command::new("docker")
+        .args(["logs", container])
+        .output()
+        .unwrap_or_else(|e| panic!("docker logs: {e}"));
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 fn docker(args: &[&str]) -> String {
@@ -449,7 +465,7 @@ async fn expect_same_chain(devnet: &Devnet, nodes: &[usize], at_least: u64) -> u
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn docker_devnet_survives_stops_kills_and_partitions() {
+async fn docker_devnet_survives_stops_kills_partitions_and_a_wiped_validator() {
     let all = [0, 1, 2, 3];
     let clock = Instant::now();
     let devnet = Devnet::start();
@@ -552,6 +568,43 @@ async fn docker_devnet_survives_stops_kills_and_partitions() {
     let height = expect_same_chain(&devnet, &all, top).await;
     eprintln!(
         "4. node pair 3 partitioned and reconnected, chains equal to #{height}, in {:.1?}",
+        phase.elapsed()
+    );
+
+    // 5. A validator's disk wiped: with an empty store it asks its peers for its last block
+    // before proposing (amnesia recovery), fetches the DAG again, and drives its execution node
+    // on from where that node stood; the chain converges.
+    let phase = Instant::now();
+    let victim = devnet.container("consensus-2");
+    docker(&["stop", "--time", "20", &victim]);
+    docker(&[
+        "run",
+        "--rm",
+        "--volumes-from",
+        &victim,
+        "--entrypoint",
+        "/bin/sh",
+        &devnet.image,
+        "-c",
+        "rm -rf /data/consensus && test ! -e /data/consensus",
+    ]);
+    let hashes = wallet.send_batch(&devnet.rpc(0), &[0, 1, 2, 3], 5).await;
+    let top = expect_included(&devnet, &[0, 1, 3], &hashes).await;
+    docker(&["start", &victim]);
+    expect_included(&devnet, &[2], &hashes).await;
+    let height = expect_same_chain(&devnet, &all, top).await;
+    // It learnt its last round from its peers (its own store had nothing) before proposing.
+    let logs = container_logs(&victim);
+    let reported = logs
+        .lines()
+        .filter(|l| l.contains("peers reported this validator's last block"))
+        .filter_map(|l| l.split("last_own_round=").nth(1)?.split_whitespace().next())
+        .filter_map(|n| n.parse::<u64>().ok())
+        .next_back()
+        .unwrap_or_else(|| panic!("no amnesia recovery in consensus-2's log:\n{logs}"));
+    assert!(reported > 0, "peers held none of consensus-2's blocks");
+    eprintln!(
+        "5. consensus-2's store wiped and restarted, chains equal to #{height}, in {:.1?}",
         phase.elapsed()
     );
 
