@@ -22,7 +22,7 @@ use std::{
 };
 
 /// An execution node in this process: the engine and its JWT-authenticated Engine API server.
-pub struct BenchNode {
+pub(crate) struct BenchNode {
     pub client: EngineHttpClient,
     pub engine: Arc<Engine>,
     _server: jsonrpsee::server::ServerHandle,
@@ -30,7 +30,7 @@ pub struct BenchNode {
 
 /// The dev genesis with a 300M gas limit and `senders` signers (`indexed_signer(0..senders)`)
 /// plus `extra` other accounts funded.
-pub fn funded_genesis(senders: u64, extra: u64) -> Genesis {
+pub(crate) fn funded_genesis(senders: u64, extra: u64) -> Genesis {
     let mut genesis = dev_genesis();
     genesis.gas_limit = 300_000_000;
     let funded = GenesisAccount::default().with_balance(U256::from(10u128.pow(21)));
@@ -49,14 +49,14 @@ pub fn funded_genesis(senders: u64, extra: u64) -> Genesis {
 }
 
 /// The genesis block hash of `genesis`.
-pub fn genesis_hash(genesis: &Genesis) -> B256 {
+pub(crate) fn genesis_hash(genesis: &Genesis) -> B256 {
     fastevm_executor::genesis_block(genesis, &ChainSpec::from_genesis(genesis).unwrap())
         .unwrap()
         .hash
 }
 
 /// A fresh node over an on-disk RocksDB in `dir`.
-pub async fn node(dir: &std::path::Path, genesis: &Genesis) -> BenchNode {
+pub(crate) async fn node(dir: &std::path::Path, genesis: &Genesis) -> BenchNode {
     let store = ChainStore::open(dir, StoreOptions::default()).unwrap();
     init_genesis(&store, genesis).unwrap();
     let engine = Arc::new(Engine::new(Blockchain::new(
@@ -82,7 +82,7 @@ pub async fn node(dir: &std::path::Path, genesis: &Genesis) -> BenchNode {
 }
 
 /// How many transactions a payload carries.
-pub fn tx_count(e: &ExecutionPayloadEnvelopeV4) -> usize {
+pub(crate) fn tx_count(e: &ExecutionPayloadEnvelopeV4) -> usize {
     e.envelope_inner
         .execution_payload
         .payload_inner
@@ -92,7 +92,7 @@ pub fn tx_count(e: &ExecutionPayloadEnvelopeV4) -> usize {
 }
 
 /// head = safe = finalized = `h`.
-pub fn fcs(h: B256) -> ForkchoiceState {
+pub(crate) fn fcs(h: B256) -> ForkchoiceState {
     ForkchoiceState {
         head_block_hash: h,
         safe_block_hash: h,
@@ -101,7 +101,7 @@ pub fn fcs(h: B256) -> ForkchoiceState {
 }
 
 /// The block hash of a payload.
-pub fn hash_of(e: &ExecutionPayloadEnvelopeV4) -> B256 {
+pub(crate) fn hash_of(e: &ExecutionPayloadEnvelopeV4) -> B256 {
     e.envelope_inner
         .execution_payload
         .payload_inner
@@ -110,7 +110,7 @@ pub fn hash_of(e: &ExecutionPayloadEnvelopeV4) -> B256 {
 }
 
 /// The attributes FastEVM's bridge sends: exactly `txs`, no pool.
-pub fn attributes(timestamp: u64, txs: Vec<Bytes>) -> FastPayloadAttributes {
+pub(crate) fn attributes(timestamp: u64, txs: Vec<Bytes>) -> FastPayloadAttributes {
     FastPayloadAttributes {
         inner: PayloadAttributes {
             timestamp,
@@ -130,7 +130,7 @@ pub fn attributes(timestamp: u64, txs: Vec<Bytes>) -> FastPayloadAttributes {
 
 /// Builds a block on `head` with FCU(attributes) + getPayloadV4 and imports it on the same node
 /// (newPayloadV4 + FCUv3), as FastEVM's bridge does. Returns the payload and the build time.
-pub async fn build(
+pub(crate) async fn build(
     c: &EngineHttpClient,
     head: B256,
     timestamp: u64,
@@ -148,7 +148,7 @@ pub async fn build(
 }
 
 /// Imports a payload: newPayloadV4 (must be VALID) + FCUv3 onto it. Returns the time taken.
-pub async fn import(c: &EngineHttpClient, e: &ExecutionPayloadEnvelopeV4) -> Duration {
+pub(crate) async fn import(c: &EngineHttpClient, e: &ExecutionPayloadEnvelopeV4) -> Duration {
     let started = Instant::now();
     let status = c
         .new_payload_v4(
@@ -172,7 +172,7 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 }
 
 /// Prints rate, p50, p99 and max of `samples`.
-pub fn report(name: &str, mut samples: Vec<Duration>) {
+pub(crate) fn report(name: &str, mut samples: Vec<Duration>) {
     samples.sort();
     let total: Duration = samples.iter().sum();
     println!(
@@ -186,7 +186,7 @@ pub fn report(name: &str, mut samples: Vec<Duration>) {
 }
 
 /// An environment variable as a number, or `default`.
-pub fn env_u64(name: &str, default: u64) -> u64 {
+pub(crate) fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())

@@ -34,7 +34,7 @@ struct Probe {
 
 /// Polls `nodes` (JSON-RPC URLs) and `metrics` (metrics URLs, same order, may be shorter) every
 /// `interval`, publishing into `view`, until the task is dropped.
-pub async fn run(
+pub(super) async fn run(
     nodes: Vec<String>,
     metrics: Vec<String>,
     interval: Duration,

@@ -16,7 +16,7 @@ const PAGE: &str = include_str!("page.html");
 const MAX_REQUEST_HEAD: usize = 8 * 1024;
 
 /// Serves the page and `view` on `addr`; returns the bound address and the server task.
-pub async fn serve(
+pub(super) async fn serve(
     addr: SocketAddr,
     view: Arc<RwLock<DashboardView>>,
 ) -> anyhow::Result<(SocketAddr, JoinHandle<()>)> {

@@ -7,11 +7,11 @@ use serde::Serialize;
 use std::{collections::VecDeque, time::Duration};
 
 /// How far back rates are measured.
-pub const RATE_WINDOW: Duration = Duration::from_secs(10);
+pub(super) const RATE_WINDOW: Duration = Duration::from_secs(10);
 
 /// One observation of a node.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Sample {
+pub(super) struct Sample {
     /// Milliseconds since the dashboard started.
     pub at_ms: u64,
     /// Head block number.
@@ -30,7 +30,7 @@ pub struct Sample {
 
 /// The consensus figures of a node's metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct ConsensusSample {
+pub(super) struct ConsensusSample {
     /// `fastevm_consensus_round`.
     pub round: u64,
     /// `fastevm_consensus_peers`.
@@ -106,13 +106,13 @@ pub struct DashboardView {
 
 /// A node's samples within the window.
 #[derive(Debug, Default)]
-pub struct History {
+pub(super) struct History {
     samples: VecDeque<Sample>,
 }
 
 impl History {
     /// Adds `sample`, forgetting what fell out of the window.
-    pub fn push(&mut self, sample: Sample) {
+    pub(super) fn push(&mut self, sample: Sample) {
         let window = RATE_WINDOW.as_millis() as u64;
         while self
             .samples
@@ -125,12 +125,12 @@ impl History {
     }
 
     /// The latest sample.
-    pub fn latest(&self) -> Option<&Sample> {
+    pub(super) fn latest(&self) -> Option<&Sample> {
         self.samples.back()
     }
 
     /// The view of this node from its samples.
-    pub fn view(&self, name: String, url: String) -> NodeView {
+    pub(super) fn view(&self, name: String, url: String) -> NodeView {
         let mut view = NodeView {
             name,
             url,
@@ -168,7 +168,7 @@ impl History {
 }
 
 /// Agreement among `hashes` (one per reachable node) of the block at `height`.
-pub fn agreement(height: Option<u64>, hashes: &[String]) -> Agreement {
+pub(super) fn agreement(height: Option<u64>, hashes: &[String]) -> Agreement {
     let mut distinct: Vec<&String> = hashes.iter().collect();
     distinct.sort();
     distinct.dedup();

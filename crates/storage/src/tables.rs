@@ -89,8 +89,6 @@ pub enum MetaKey {
     Finalized,
     /// The chain configuration (geth genesis `config` JSON) the database was created with.
     ChainConfig,
-    /// Opaque progress marker of the consensus bridge (last executed commit index).
-    ConsensusProgress,
 }
 
 impl MetaKey {
@@ -102,7 +100,6 @@ impl MetaKey {
             MetaKey::Safe => b"safe",
             MetaKey::Finalized => b"finalized",
             MetaKey::ChainConfig => b"chain_config",
-            MetaKey::ConsensusProgress => b"consensus_progress",
         }
     }
 }
