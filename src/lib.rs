@@ -4,6 +4,8 @@
 //! Library code lives in `crates/*`; this crate only holds the glue the binary and the
 //! end-to-end tests share.
 
+#![warn(missing_docs)]
+
 pub mod chain_file;
 pub mod cli;
 pub mod consensus_cmd;

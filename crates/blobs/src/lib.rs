@@ -7,6 +7,8 @@
 //! It is not a pool (the transaction pool keeps the sidecars) and knows nothing of JSON-RPC: the
 //! Engine API crate turns sidecars into blobs bundles.
 
+#![warn(missing_docs)]
+
 mod convert;
 mod error;
 mod network;

@@ -10,6 +10,8 @@
 //! What it is not: it neither runs consensus nor executes blocks; it is the glue between the
 //! `fastevm-consensus` commit stream and an execution node.
 
+#![warn(missing_docs)]
+
 mod bridge;
 mod commit_payload;
 mod error;

@@ -26,6 +26,8 @@
 //! last commit from the store and never signs a second block for a round it already signed;
 //! commits reach the consumer in index order, each once, after they are persisted.
 
+#![warn(missing_docs)]
+
 mod config;
 mod error;
 pub mod executed_votes;

@@ -30,6 +30,8 @@
 //! the blocks committed sub-DAGs carry (Sui scores votes for leaders) and is installed only with
 //! one leader per round.
 
+#![warn(missing_docs)]
+
 pub mod block_manager;
 pub mod commit;
 pub mod committee;

@@ -8,6 +8,8 @@
 //! What it is not: block validation, fork choice and payload building live in `fastevm-engine`;
 //! this crate only translates between JSON-RPC and that engine.
 
+#![warn(missing_docs)]
+
 mod api;
 mod attributes;
 mod auth_eth;

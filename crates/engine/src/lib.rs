@@ -14,6 +14,8 @@
 //! What it is not: no JSON-RPC, no JWT, no fork-version checks of method versions — the
 //! `fastevm-engine-rpc` server does those and calls in here.
 
+#![warn(missing_docs)]
+
 mod actor;
 mod bad_blocks;
 mod engine;

@@ -10,6 +10,8 @@
 //! What it is not: no networking, no JSON-RPC server, no transaction pool, no fork-choice policy —
 //! callers (the Engine API, import tools) decide which blocks to insert and which head to follow.
 
+#![warn(missing_docs)]
+
 mod block_execution;
 mod blockchain;
 pub mod call;

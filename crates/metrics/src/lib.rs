@@ -6,6 +6,8 @@
 //!
 //! What it is not: no push gateway, no dashboards (the Docker devnet ships the Prometheus config).
 
+#![warn(missing_docs)]
+
 mod exporter;
 mod node_metrics;
 

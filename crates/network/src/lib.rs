@@ -17,6 +17,8 @@
 //!   crashes, broken connections, full queues); protocols must recover by their own means
 //!   (for example by fetching missing blocks).
 
+#![warn(missing_docs)]
+
 mod error;
 pub mod sim;
 pub mod tcp;

@@ -15,6 +15,8 @@
 //! Wiring: build an [`RpcContext`] over the store, chain spec and pool, install
 //! `ctx.notifier()` as the engine's transaction source, and [`start_rpc_server`].
 
+#![warn(missing_docs)]
+
 mod accounts;
 mod api;
 mod bad_blocks;

@@ -12,6 +12,8 @@
 //! What it is not: it executes nothing and validates nothing — the executor crate decides what
 //! goes in. It does not compute state roots (that is `fastevm-trie`, over this store's nodes).
 
+#![warn(missing_docs)]
+
 mod block_commit;
 mod codec;
 mod error;

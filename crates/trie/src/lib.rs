@@ -11,6 +11,8 @@
 //! `keccak(slot)`), does not encode accounts, and does no I/O of its own — storage sits behind
 //! the [`NodeStore`] trait. Keys are always 32 bytes, so branch nodes never hold values.
 
+#![warn(missing_docs)]
+
 mod build;
 mod error;
 mod node;

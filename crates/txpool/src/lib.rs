@@ -36,6 +36,8 @@
 //!   the newest first among equals; nothing is evicted for a newcomer paying no more than it, and
 //!   then the newcomer gets "txpool is full".
 
+#![warn(missing_docs)]
+
 mod account_state;
 mod best;
 mod config;
