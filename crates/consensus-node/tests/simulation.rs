@@ -572,3 +572,116 @@ fn wiped_node_rejoins_without_equivocating_with(seed: u64) {
     let refs: Vec<&[CommittedSubDag]> = seqs.iter().map(|s| s.as_slice()).collect();
     assert!(assert_consistent(&refs) >= target);
 }
+
+/// A store that counts what recovery reads from it.
+struct CountingStore {
+    inner: Arc<MemStore>,
+    blocks_read: std::sync::atomic::AtomicUsize,
+    commits_read: std::sync::atomic::AtomicUsize,
+}
+
+impl Store for CountingStore {
+    fn write(
+        &self,
+        batch: fastevm_consensus::StoreBatch,
+    ) -> fastevm_consensus::ConsensusResult<()> {
+        self.inner.write(batch)
+    }
+    fn scan_blocks_from_round(
+        &self,
+        min_round: fastevm_consensus::Round,
+    ) -> fastevm_consensus::ConsensusResult<Vec<fastevm_consensus::VerifiedBlock>> {
+        let blocks = self.inner.scan_blocks_from_round(min_round)?;
+        self.blocks_read
+            .fetch_add(blocks.len(), std::sync::atomic::Ordering::Relaxed);
+        Ok(blocks)
+    }
+    fn read_blocks(
+        &self,
+        refs: &[fastevm_consensus::BlockRef],
+    ) -> fastevm_consensus::ConsensusResult<Vec<Option<fastevm_consensus::VerifiedBlock>>> {
+        self.inner.read_blocks(refs)
+    }
+    fn scan_commits_from(
+        &self,
+        from: fastevm_consensus::CommitIndex,
+    ) -> fastevm_consensus::ConsensusResult<Vec<fastevm_consensus::Commit>> {
+        let commits = self.inner.scan_commits_from(from)?;
+        self.commits_read
+            .fetch_add(commits.len(), std::sync::atomic::Ordering::Relaxed);
+        Ok(commits)
+    }
+    fn read_last_commit(
+        &self,
+    ) -> fastevm_consensus::ConsensusResult<Option<fastevm_consensus::Commit>> {
+        self.inner.read_last_commit()
+    }
+}
+
+#[test]
+fn a_restart_reads_a_bounded_window_of_an_old_store() {
+    let n = 4;
+    let (committee, keys) = committee(n);
+    let (mut sim, stores) = honest_cluster(n, 5);
+    let all = [0, 1, 2, 3];
+    sim.run_until(|s| all_have(s, &all, 1_000), RunLimit::until_time(900_000))
+        .unwrap();
+    let before = sim.node(1).commits().to_vec();
+    sim.crash(1).unwrap();
+    sim.node_mut(1).shut_down();
+    let stored_blocks = stores[1].scan_blocks_from_round(1).unwrap().len();
+    let stored_commits = stores[1].scan_commits_from(1).unwrap().len();
+
+    let counting = Arc::new(CountingStore {
+        inner: stores[1].clone(),
+        blocks_read: Default::default(),
+        commits_read: Default::default(),
+    });
+    let fresh = SimValidator::new(logic(
+        &committee,
+        &keys,
+        1,
+        counting.clone(),
+        before.len() as u64,
+    ));
+    let config = LogicConfig::new(1);
+    let gc = config.core.gc_depth as usize;
+    let window = config.core.leader_reputation.unwrap().commits_per_update as usize;
+    let blocks_read = counting
+        .blocks_read
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let commits_read = counting
+        .commits_read
+        .load(std::sync::atomic::Ordering::Relaxed);
+    // The window: blocks of 2 × GC depth rounds below the last commit (and the few rounds the
+    // DAG runs ahead of it), and the commits of the last three reputation windows at most,
+    // whatever the age of the store.
+    assert!(stored_blocks > 3_500 && stored_commits >= 1_000);
+    assert!(
+        blocks_read <= n * (2 * gc + 10),
+        "read {blocks_read} of {stored_blocks} blocks"
+    );
+    assert!(
+        commits_read <= 3 * window,
+        "read {commits_read} of {stored_commits} commits"
+    );
+
+    // Recovered from the window, it goes on in agreement with the others.
+    sim.restart(1, fresh).unwrap();
+    let target = before.len() + 40;
+    sim.run_until(
+        |s| before.len() + s.node(1).commits().len() >= target && all_have(s, &[0, 2, 3], target),
+        RunLimit::until_time(1_200_000),
+    )
+    .unwrap();
+    assert_no_fatal(&sim);
+    let joined: Vec<CommittedSubDag> = before
+        .iter()
+        .chain(sim.node(1).commits())
+        .cloned()
+        .collect();
+    let others = commits_of(&sim, &[0, 2, 3]);
+    let mut refs: Vec<&[CommittedSubDag]> = others.iter().map(|s| s.as_slice()).collect();
+    refs.push(&joined);
+    assert!(assert_consistent(&refs) >= target);
+}

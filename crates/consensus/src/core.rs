@@ -154,14 +154,16 @@ impl Core {
         for g in VerifiedBlock::genesis(&committee) {
             clock.add_block(g.reference(), &committee);
         }
-        // Recovery: stored blocks (all have their history stored before them), then commits.
-        let mut stored = store.scan_blocks_from_round(1)?;
+        // Recovery: a bounded window of stored blocks (all have their history stored before
+        // them) and of commits, so restart time does not grow with the chain's age.
+        let floors = RecoveryFloors::of(&params, store.read_last_commit()?.as_ref());
+        let mut stored = store.scan_blocks_from_round(floors.block_round)?;
         stored.sort_by_key(|b| b.reference());
         for b in stored {
             clock.add_block(b.reference(), &committee);
             dag.accept_block(b);
         }
-        let commits = store.scan_commits_from(1)?;
+        let commits = store.scan_commits_from(floors.commit_index)?;
         let mut last_decided = Slot::default();
         for c in commits {
             for r in &c.blocks {
@@ -173,9 +175,22 @@ impl Core {
             dag.set_last_commit(c);
         }
         dag.evict_below_gc_round();
-        let last_proposed = dag
+        let mut last_proposed = dag
             .last_block_of(params.own_index)
             .ok_or(ConsensusError::UnknownAuthority(params.own_index))?;
+        if last_proposed.round() == 0 && floors.block_round > 1 {
+            // Its latest block is older than the window (it was down for long): look further
+            // back once, so it never signs a round it signed before.
+            let own = store
+                .scan_blocks_from_round(1)?
+                .into_iter()
+                .filter(|b| b.author() == params.own_index)
+                .max_by_key(|b| b.round());
+            if let Some(own) = own {
+                dag.accept_block(own.clone());
+                last_proposed = own;
+            }
+        }
         Ok(Self {
             params,
             key,
@@ -505,5 +520,50 @@ fn observe_commit(
         let swaps = LeaderSwapTable::new(committee, scores, params.swap_stake_percent);
         committer.set_swaps(commit.leader.round, Arc::new(swaps));
         *scores = ReputationScores::new(committee.size());
+    }
+}
+
+/// Where recovery starts reading the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct RecoveryFloors {
+    /// Lowest block round loaded.
+    block_round: Round,
+    /// Lowest commit index replayed into the DAG state and leader reputation.
+    commit_index: CommitIndex,
+}
+
+impl RecoveryFloors {
+    /// After commit `last`: blocks from a GC depth below the GC round (the DAG needs those
+    /// above the GC round; the margin keeps authorities' recent blocks), the commits that
+    /// committed any of them, and — with leader reputation — every commit since the start of
+    /// the window before the last closed one, so both swap tables in use are rebuilt exactly.
+    /// Without GC, or before any commit, everything.
+    fn of(params: &CoreParams, last: Option<&Commit>) -> Self {
+        let everything = Self {
+            block_round: 1,
+            commit_index: 1,
+        };
+        let Some(last) = last else {
+            return everything;
+        };
+        if params.gc_depth == 0 {
+            return everything;
+        }
+        let block_round = last.leader.round.saturating_sub(2 * params.gc_depth).max(1);
+        // Leader rounds grow with the commit index, at most `leaders_per_round` per round.
+        let rounds = u64::from(last.leader.round - block_round + 1);
+        let per_round = u64::from(params.committer.leaders_per_round.max(1));
+        let mut commit_index = last.index.saturating_sub(rounds * per_round).max(1);
+        if let Some(reputation) = params.leader_reputation {
+            let window = reputation.commits_per_update;
+            if let Some(closed) = last.index.checked_div(window) {
+                let window_start = closed.saturating_sub(2) * window + 1;
+                commit_index = commit_index.min(window_start);
+            }
+        }
+        Self {
+            block_round,
+            commit_index,
+        }
     }
 }
