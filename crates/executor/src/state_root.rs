@@ -153,3 +153,7 @@ pub fn apply_diff(
     };
     Ok(StateRootUpdate { state_root, nodes })
 }
+
+#[cfg(test)]
+#[path = "state_root_tests.rs"]
+mod tests;
