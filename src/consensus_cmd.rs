@@ -2,15 +2,14 @@
 //! Engine API) and `fastevm keygen` (committee and validator files).
 
 use crate::{
+    commit_observer::CommitObserver,
     dev::validator_fee_recipient,
     tx_feed::{remote_sender_prefetch, RemotePoolFeed},
-    validator_metrics::{observe_commit, observe_committed, spawn_status_metrics},
+    validator_metrics::spawn_status_metrics,
 };
 use anyhow::{bail, Context};
 use clap::Args;
-use fastevm_consensus_bridge::{
-    CommitOutcome, ConsensusBridge, PayloadRules, RetryPolicy, RpcExecutionClient,
-};
+use fastevm_consensus_bridge::{ConsensusBridge, PayloadRules, RetryPolicy, RpcExecutionClient};
 use fastevm_consensus_node::{
     generate_local_committee, CommitteeFile, NodeConfigFile, ValidatorNode,
 };
@@ -144,26 +143,17 @@ pub async fn run_consensus(args: ConsensusArgs) -> anyhow::Result<()> {
         args.execution_url,
         bridge.last_executed_commit() + 1
     );
-    let own_index = validator.own_index();
-    let reporter = validator.executed_reporter();
+    let observer = CommitObserver {
+        metrics: Some(metrics.clone()),
+        own_index: validator.own_index(),
+        reporter: validator.executed_reporter(),
+        node: None,
+    };
     let run = async {
-        while let Some(subdag) = commits.recv().await {
-            observe_committed(&metrics, &subdag, own_index);
-            let outcome = bridge.execute(&subdag).await;
-            observe_commit(&metrics, subdag.timestamp_ms, outcome.as_ref().ok());
-            match outcome {
-                Ok(CommitOutcome::Executed {
-                    hash,
-                    number,
-                    transactions,
-                }) => {
-                    reporter.report(number, hash.0);
-                    tracing::info!(number, %hash, transactions, commit = subdag.commit_index, "block")
-                }
-                Ok(_) => {}
-                Err(e) => return Err(anyhow::anyhow!("consensus bridge stopped: {e}")),
-            }
-        }
+        bridge
+            .run(&mut commits, |e| observer.observe(e))
+            .await
+            .map_err(|e| anyhow::anyhow!("consensus bridge stopped: {e}"))?;
         bail!("the validator stopped delivering commits")
     };
     let outcome = tokio::select! {

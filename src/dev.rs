@@ -3,17 +3,18 @@
 //! in process. One validator by default, `--nodes 4` for a local committee.
 
 use crate::{
+    commit_observer::CommitObserver,
     consensus_cmd::payload_rules,
     dev_genesis::{dev_genesis_json, dev_signers, DEV_BALANCE_WEI},
     execution::{start_execution, ExecutionOptions, ExecutionStack, TXPOOL_JOURNAL_FILE},
     node::{open_chain, Durability},
     tx_feed::PoolFeed,
-    validator_metrics::{observe_commit, observe_committed, spawn_status_metrics},
+    validator_metrics::spawn_status_metrics,
 };
 use alloy_primitives::{keccak256, Address};
 use anyhow::{bail, Context};
 use clap::Args;
-use fastevm_consensus_bridge::{CommitOutcome, ConsensusBridge, InProcessClient, RetryPolicy};
+use fastevm_consensus_bridge::{ConsensusBridge, InProcessClient, RetryPolicy};
 use fastevm_consensus_node::{
     generate_local_committee, AcceptedTransactionsHook, CommitteeFile, NodeConfigFile, NodeHandle,
     ValidatorNode,
@@ -257,35 +258,18 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
             metrics,
         } = node;
         let failed = failed_tx.clone();
-        let own_index = validator.own_index();
-        let reporter = validator.executed_reporter();
+        let observer = CommitObserver {
+            metrics,
+            own_index: validator.own_index(),
+            reporter: validator.executed_reporter(),
+            node: Some(i),
+        };
         handles.push((validator, execution));
         tokio::spawn(async move {
-            while let Some(subdag) = commits.recv().await {
-                if let Some(metrics) = &metrics {
-                    observe_committed(metrics, &subdag, own_index);
-                }
-                let outcome = bridge.execute(&subdag).await;
-                if let Some(metrics) = &metrics {
-                    observe_commit(metrics, subdag.timestamp_ms, outcome.as_ref().ok());
-                }
-                match outcome {
-                    Ok(CommitOutcome::Executed {
-                        hash,
-                        number,
-                        transactions,
-                    }) => {
-                        reporter.report(number, hash.0);
-                        tracing::info!(node = i, number, %hash, transactions, commit = subdag.commit_index, "block")
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        let _ = failed
-                            .send(anyhow::anyhow!("node {i}: consensus bridge stopped: {e}"))
-                            .await;
-                        return;
-                    }
-                }
+            if let Err(e) = bridge.run(&mut commits, |e| observer.observe(e)).await {
+                let _ = failed
+                    .send(anyhow::anyhow!("node {i}: consensus bridge stopped: {e}"))
+                    .await;
             }
         });
     }

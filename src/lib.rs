@@ -8,6 +8,7 @@
 
 pub mod chain_file;
 pub mod cli;
+pub mod commit_observer;
 pub mod consensus_cmd;
 pub mod dashboard;
 pub mod dev;

@@ -51,6 +51,15 @@ pub enum CommitOutcome {
     PassedOver,
 }
 
+/// What [`ConsensusBridge::run`] reports about each commit.
+#[derive(Debug)]
+pub enum CommitEvent<'a> {
+    /// The commit reached the bridge.
+    Arrived(&'a CommittedSubDag),
+    /// The commit was executed.
+    Executed(&'a CommittedSubDag, &'a CommitOutcome),
+}
+
 /// Commits kept after execution, to execute again those whose blocks the execution node loses
 /// in a crash (it writes blocks to disk in the background, a few behind its head).
 const COMMITS_KEPT_FOR_REPLAY: usize = 256;
@@ -103,6 +112,23 @@ impl<C: ExecutionClient> ConsensusBridge<C> {
     /// The head the bridge builds on.
     pub fn head(&self) -> &HeadInfo {
         &self.head
+    }
+
+    /// Executes every commit `commits` delivers, in order, until the channel closes (`Ok`) or a
+    /// commit cannot be executed (`Err`). `observe` sees each commit as it arrives and again
+    /// with its outcome (for metrics, logs and executed-result votes). The loop every validator
+    /// runs, `fastevm dev` and `fastevm consensus` alike.
+    pub async fn run(
+        &mut self,
+        commits: &mut tokio::sync::mpsc::Receiver<CommittedSubDag>,
+        mut observe: impl FnMut(CommitEvent<'_>),
+    ) -> Result<(), BridgeError> {
+        while let Some(subdag) = commits.recv().await {
+            observe(CommitEvent::Arrived(&subdag));
+            let outcome = self.execute(&subdag).await?;
+            observe(CommitEvent::Executed(&subdag, &outcome));
+        }
+        Ok(())
     }
 
     /// Turns `subdag` into the next canonical block.

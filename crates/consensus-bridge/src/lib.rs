@@ -19,7 +19,7 @@ mod execution_client;
 mod progress;
 mod rpc_client;
 
-pub use bridge::{CommitOutcome, ConsensusBridge, RetryPolicy};
+pub use bridge::{CommitEvent, CommitOutcome, ConsensusBridge, RetryPolicy};
 pub use commit_payload::{
     block_timestamp, makes_block, ordered_transactions, payload_request, ParentBlock, PayloadRules,
 };
