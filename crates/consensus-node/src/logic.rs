@@ -31,11 +31,13 @@ use fastevm_consensus::{
 };
 
 use crate::error::{NodeError, NodeResult};
-use crate::executed_votes::{ExecutedAgreement, ExecutedVote};
+use crate::executed_votes::ExecutedAgreement;
 use crate::future_blocks::{Admission, FutureBlocks};
 use crate::message::{ConsensusMessage, MessageLimits};
 use crate::own_block_sync::OwnBlockSync;
 use crate::synchronizer::{BlockSynchronizer, SyncConfig};
+
+mod peer_exchanges;
 
 /// Settings of a [`ValidatorLogic`].
 #[derive(Clone, Debug)]
@@ -223,43 +225,6 @@ impl ValidatorLogic {
         })
     }
 
-    /// This validator's execution node produced EVM block `height` with `block_hash`: signs and
-    /// sends the result to the other validators. `Err(ExecutionDiverged)` (fatal) when
-    /// validators holding a quorum of the stake signed another block for that height.
-    pub fn on_executed(
-        &mut self,
-        height: u64,
-        block_hash: [u8; 32],
-        now_ms: u64,
-    ) -> NodeResult<Outputs> {
-        let mut out = Outputs::default();
-        self.start_into(now_ms, &mut out)?;
-        let vote = ExecutedVote::sign(&self.key, self.core.own_index(), height, block_hash);
-        out.messages.push((
-            Destination::All,
-            ConsensusMessage::ExecutedVote(vote.clone()),
-        ));
-        self.count_vote(&vote)?;
-        Ok(out)
-    }
-
-    /// The highest EVM block height whose hash validators holding a quorum of the stake signed
-    /// alike (0: none yet).
-    pub fn executed_agreement_height(&self) -> u64 {
-        self.agreement.agreed_height()
-    }
-
-    fn count_vote(&mut self, vote: &ExecutedVote) -> NodeResult<()> {
-        match self.agreement.record(vote, self.core.dag().committee()) {
-            None => Ok(()),
-            Some(d) => Err(NodeError::ExecutionDiverged {
-                height: d.height,
-                ours: hex::encode(d.ours),
-                agreed: hex::encode(d.agreed),
-            }),
-        }
-    }
-
     /// Never propose at or below `round` (e.g. the own last round recorded in store metadata).
     pub fn set_last_known_own_round(&mut self, round: Round) {
         self.core.set_last_known_own_round(round);
@@ -286,66 +251,6 @@ impl ValidatorLogic {
         self.rebroadcast_own(now_ms, out);
         self.ask_own_last_block(now_ms, out);
         self.after_event(now_ms, None, out)
-    }
-
-    /// Amnesia recovery: (re)sends the request for this validator's latest block while waiting,
-    /// and ends the wait on timeout.
-    fn ask_own_last_block(&mut self, now_ms: u64, out: &mut Outputs) {
-        let timeout = self.config.own_block_sync_timeout_ms;
-        let Some(sync) = &mut self.own_sync else {
-            return;
-        };
-        if sync.has_quorum(self.core.dag().committee()) {
-            // A committee where this validator alone is a quorum: nobody to ask.
-            self.finish_own_sync();
-            return;
-        }
-        if sync.timed_out(now_ms, timeout) {
-            tracing::warn!(
-                highest = sync.highest(),
-                "no quorum reported this validator's last block in time; proposing above what was \
-                 reported"
-            );
-            self.finish_own_sync();
-            return;
-        }
-        if sync.request_due(now_ms, self.config.sync.rebroadcast_ms) {
-            sync.requested(now_ms);
-            out.messages
-                .push((Destination::All, ConsensusMessage::RequestOwnLastBlock));
-        }
-    }
-
-    /// An answer to the own-last-block request from `from`.
-    fn on_own_last_block(&mut self, from: AuthorityIndex, block: Option<SignedBlock>) {
-        let own = self.core.own_index();
-        let Some(sync) = &mut self.own_sync else {
-            return;
-        };
-        let round = match block {
-            None => 0,
-            Some(block) => match self.verifier.verify(block) {
-                Ok(verified) if verified.author() == own => verified.round(),
-                _ => {
-                    self.stats.blocks_rejected += 1;
-                    return;
-                }
-            },
-        };
-        sync.answer(from, round);
-        if sync.has_quorum(self.core.dag().committee()) {
-            self.finish_own_sync();
-        }
-    }
-
-    fn finish_own_sync(&mut self) {
-        if let Some(sync) = self.own_sync.take() {
-            tracing::info!(
-                last_own_round = sync.highest(),
-                "peers reported this validator's last block; proposing above it"
-            );
-            self.core.set_last_known_own_round(sync.highest());
-        }
     }
 
     /// Handles one message from validator `from`. `Err` only for fatal errors (store failure,

@@ -1,6 +1,7 @@
 //! The Engine API's state machine over the blockchain: which payloads are valid, which block is
 //! the head, which payloads are being built. Synchronous; the RPC server calls it.
 
+use crate::blob_sidecars::forced_blob_sidecar;
 use crate::{
     actor::EngineThread,
     bad_blocks::{BadBlock, BadBlocks},
@@ -17,7 +18,7 @@ use alloy_rpc_types_engine::{
     ExecutionPayloadBodyV1, ForkchoiceState, ForkchoiceUpdated, PayloadId, PayloadStatus,
     PayloadStatusEnum,
 };
-use fastevm_blobs::{verify_sidecar, BlobSidecar};
+use fastevm_blobs::BlobSidecar;
 use fastevm_executor::{
     header_validation::expected_base_fee, BlockAttributes, Blockchain, ExecutionTimings,
     ExecutorError,
@@ -572,36 +573,6 @@ impl Engine {
             None => vec![None; versioned_hashes.len()],
         }
     }
-}
-
-/// The sidecar a forced blob transaction brings, or why the transaction is left out: blob
-/// transactions need their blobs (a block whose blobs nobody has is of no use to anyone) and the
-/// blobs must verify. Deterministic: the answer depends only on the bytes consensus ordered and
-/// the block's fork (a sidecar identical to one this node's pool verified is not verified
-/// again).
-fn forced_blob_sidecar(
-    tx: &TxEnvelope,
-    sidecar: Option<BlobSidecar>,
-    max_blobs_per_tx: Option<u64>,
-    source: Option<&dyn TransactionSource>,
-) -> Result<Arc<BlobSidecar>, String> {
-    let max_blobs_per_tx =
-        max_blobs_per_tx.ok_or("blob transactions are not valid before Cancun")?;
-    let sidecar = sidecar.ok_or("blob transaction without its sidecar")?;
-    // The per-transaction limit is the block's fork's, whatever the pool admitted under.
-    let blobs = tx.blob_versioned_hashes().map_or(0, <[B256]>::len);
-    if blobs as u64 > max_blobs_per_tx {
-        return Err(format!(
-            "too many blobs in transaction: have {blobs}, permitted {max_blobs_per_tx}"
-        ));
-    }
-    if let Some(pooled) = source.and_then(|source| source.blob_sidecar(tx.tx_hash())) {
-        if *pooled == sidecar {
-            return Ok(pooled);
-        }
-    }
-    verify_sidecar(tx, &sidecar, max_blobs_per_tx).map_err(|e| e.to_string())?;
-    Ok(Arc::new(sidecar))
 }
 
 fn invalid(latest_valid_hash: Option<B256>, reason: String) -> PayloadStatus {

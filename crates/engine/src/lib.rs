@@ -18,6 +18,7 @@
 
 mod actor;
 mod bad_blocks;
+mod blob_sidecars;
 mod engine;
 mod error;
 mod payload;
