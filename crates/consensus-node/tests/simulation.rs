@@ -43,6 +43,44 @@ fn all_have(sim: &Simulator<SimValidator>, nodes: &[usize], k: usize) -> bool {
     nodes.iter().all(|i| sim.node(*i).commits().len() >= k)
 }
 
+/// Runs until validator `node` proposed round `round`, then crashes it; returns the round it had
+/// reached and the commits it had delivered.
+fn run_then_crash(
+    sim: &mut Simulator<SimValidator>,
+    node: usize,
+    round: u32,
+) -> (u32, Vec<CommittedSubDag>) {
+    sim.run_until(
+        |s| s.node(node).logic().unwrap().core().last_proposed_round() >= round,
+        RunLimit::until_time(60_000),
+    )
+    .unwrap();
+    let reached = sim.node(node).logic().unwrap().core().last_proposed_round();
+    let before = sim.node(node).commits().to_vec();
+    sim.crash(node).unwrap();
+    sim.node_mut(node).shut_down();
+    (reached, before)
+}
+
+/// Asserts that `node`'s commits from before a restart (`before`) followed by those since agree
+/// with the sequences of `others`; returns the agreed length.
+fn assert_rejoined(
+    sim: &Simulator<SimValidator>,
+    node: usize,
+    before: &[CommittedSubDag],
+    others: &[usize],
+) -> usize {
+    let joined: Vec<CommittedSubDag> = before
+        .iter()
+        .chain(sim.node(node).commits())
+        .cloned()
+        .collect();
+    let sequences = commits_of(sim, others);
+    let mut refs: Vec<&[CommittedSubDag]> = sequences.iter().map(|s| s.as_slice()).collect();
+    refs.push(&joined);
+    assert_consistent(&refs)
+}
+
 fn assert_no_fatal(sim: &Simulator<SimValidator>) {
     for i in 0..sim.len() {
         assert!(
@@ -262,16 +300,8 @@ fn crashed_node_restarts_from_memory_store_without_equivocating_with(seed: u64) 
     let n = 4;
     let (committee, keys) = committee(n);
     let (mut sim, stores) = honest_cluster(n, seed);
-    sim.run_until(
-        |s| s.node(1).logic().unwrap().core().last_proposed_round() >= 25,
-        RunLimit::until_time(60_000),
-    )
-    .unwrap();
-    let round_before = sim.node(1).logic().unwrap().core().last_proposed_round();
-    let before = sim.node(1).commits().to_vec();
+    let (round_before, before) = run_then_crash(&mut sim, 1, 25);
     assert!(!before.is_empty());
-    sim.crash(1).unwrap();
-    sim.node_mut(1).shut_down();
     sim.run_for(2_000);
     // Restart over the same store; the consumer had processed everything it received.
     let resumed = before.len() as u64;
@@ -294,11 +324,7 @@ fn crashed_node_restarts_from_memory_store_without_equivocating_with(seed: u64) 
         resumed + 1,
         "resumes right after the consumer's index"
     );
-    let joined: Vec<CommittedSubDag> = before.iter().chain(after).cloned().collect();
-    let others = commits_of(&sim, &[0, 2, 3]);
-    let mut refs: Vec<&[CommittedSubDag]> = others.iter().map(|s| s.as_slice()).collect();
-    refs.push(&joined);
-    assert!(assert_consistent(&refs) >= target);
+    assert!(assert_rejoined(&sim, 1, &before, &[0, 2, 3]) >= target);
     assert!(sim.node(1).logic().unwrap().core().last_proposed_round() > round_before + 10);
     let all: Vec<&dyn Store> = stores.iter().map(|s| s.as_ref() as &dyn Store).collect();
     assert!(assert_single_block_per_slot(&all, 1) > 30);

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use crate::common::*;
-use crate::{all_have, assert_no_fatal, commits_of, honest_cluster, SEEDS};
+use crate::{
+    all_have, assert_no_fatal, assert_rejoined, commits_of, honest_cluster, run_then_crash, SEEDS,
+};
 use fastevm_consensus::{leader_scoring::ReputationParams, CommittedSubDag, MemStore, Store};
 use fastevm_consensus_node::{LogicConfig, SimValidator};
 use fastevm_network::sim::{RunLimit, Simulator};
@@ -148,15 +150,7 @@ fn reputation_swaps_a_crashed_leader_out_of_the_schedule_with(seed: u64) {
     )
     .unwrap();
     assert_no_fatal(&sim);
-    let joined: Vec<CommittedSubDag> = before_restart
-        .iter()
-        .chain(sim.node(1).commits())
-        .cloned()
-        .collect();
-    let others = commits_of(&sim, &[0, 2]);
-    let mut refs: Vec<&[CommittedSubDag]> = others.iter().map(|s| s.as_slice()).collect();
-    refs.push(&joined);
-    assert!(assert_consistent(&refs) >= target);
+    assert!(assert_rejoined(&sim, 1, &before_restart, &[0, 2]) >= target);
 }
 
 #[test]
@@ -170,14 +164,7 @@ fn wiped_node_rejoins_without_equivocating_with(seed: u64) {
     let n = 4;
     let (committee, keys) = committee(n);
     let (mut sim, stores) = honest_cluster(n, seed);
-    sim.run_until(
-        |s| s.node(1).logic().unwrap().core().last_proposed_round() >= 25,
-        RunLimit::until_time(60_000),
-    )
-    .unwrap();
-    let round_before = sim.node(1).logic().unwrap().core().last_proposed_round();
-    sim.crash(1).unwrap();
-    sim.node_mut(1).shut_down();
+    let (round_before, _) = run_then_crash(&mut sim, 1, 25);
     sim.run_for(1_000);
 
     // The disk is gone: a fresh, empty store.
@@ -315,13 +302,5 @@ fn a_restart_reads_a_bounded_window_of_an_old_store() {
     )
     .unwrap();
     assert_no_fatal(&sim);
-    let joined: Vec<CommittedSubDag> = before
-        .iter()
-        .chain(sim.node(1).commits())
-        .cloned()
-        .collect();
-    let others = commits_of(&sim, &[0, 2, 3]);
-    let mut refs: Vec<&[CommittedSubDag]> = others.iter().map(|s| s.as_slice()).collect();
-    refs.push(&joined);
-    assert!(assert_consistent(&refs) >= target);
+    assert!(assert_rejoined(&sim, 1, &before, &[0, 2, 3]) >= target);
 }
