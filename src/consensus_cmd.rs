@@ -3,7 +3,6 @@
 
 use crate::{
     commit_observer::CommitObserver,
-    dev::validator_fee_recipient,
     tx_feed::{remote_sender_prefetch, RemotePoolFeed},
     validator_metrics::spawn_status_metrics,
 };
@@ -62,30 +61,6 @@ pub struct ConsensusArgs {
     pub metrics: Option<std::net::SocketAddr>,
 }
 
-/// The bridge rule for empty commits under a heartbeat flag (0: never an empty block).
-pub fn empty_block_interval(heartbeat_ms: u64) -> Option<u64> {
-    Some(if heartbeat_ms == 0 {
-        u64::MAX
-    } else {
-        heartbeat_ms
-    })
-}
-
-/// The bridge rules every validator of `committee` must share: each leader's fee recipient is
-/// the address of its consensus key, equal timestamps are allowed (FastEVM chains), and empty
-/// commits follow the heartbeat.
-pub fn payload_rules(committee: &CommitteeFile, heartbeat_ms: u64) -> PayloadRules {
-    PayloadRules {
-        fee_recipients: committee
-            .authorities
-            .iter()
-            .map(|a| validator_fee_recipient(&a.public_key))
-            .collect(),
-        allow_equal_timestamps: true,
-        empty_block_interval_ms: empty_block_interval(heartbeat_ms),
-    }
-}
-
 /// `fastevm consensus`: runs until interrupted or until the bridge fails.
 pub async fn run_consensus(args: ConsensusArgs) -> anyhow::Result<()> {
     let (committee_path, node_config_path, jwt_path) = required_files(&args)?;
@@ -100,7 +75,7 @@ pub async fn run_consensus(args: ConsensusArgs) -> anyhow::Result<()> {
         .with_context(|| format!("JWT secret in {}", jwt_path.display()))?;
     let timeout = args.timeout;
     let client = RpcExecutionClient::new(&args.execution_url, secret.clone(), timeout)?;
-    let rules = payload_rules(&committee_file, args.heartbeat_ms);
+    let rules = PayloadRules::for_committee(&committee, args.heartbeat_ms);
     let retry = RetryPolicy {
         max_retries: args.max_retries,
         ..RetryPolicy::default()

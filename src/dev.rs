@@ -4,17 +4,15 @@
 
 use crate::{
     commit_observer::CommitObserver,
-    consensus_cmd::payload_rules,
     dev_genesis::{dev_genesis_json, dev_signers, DEV_BALANCE_WEI},
     execution::{start_execution, ExecutionOptions, ExecutionStack, TXPOOL_JOURNAL_FILE},
     node::{open_chain, Durability},
     tx_feed::PoolFeed,
     validator_metrics::spawn_status_metrics,
 };
-use alloy_primitives::{keccak256, Address};
 use anyhow::{bail, Context};
 use clap::Args;
-use fastevm_consensus_bridge::{ConsensusBridge, InProcessClient, RetryPolicy};
+use fastevm_consensus_bridge::{ConsensusBridge, InProcessClient, PayloadRules, RetryPolicy};
 use fastevm_consensus_node::{
     generate_local_committee, AcceptedTransactionsHook, CommitteeFile, NodeConfigFile, NodeHandle,
     ValidatorNode,
@@ -143,12 +141,6 @@ pub fn rpc_port(base: u16, index: usize) -> Option<u16> {
     Some(port)
 }
 
-/// The fee recipient of a validator: the address of its consensus public key.
-pub fn validator_fee_recipient(public_key_hex: &str) -> Address {
-    let bytes = alloy_primitives::hex::decode(public_key_hex).unwrap_or_default();
-    Address::from_slice(&keccak256(bytes)[12..])
-}
-
 /// `fastevm dev`: runs until interrupted or until a bridge fails.
 pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
     if args.nodes == 0 {
@@ -170,7 +162,7 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
         listeners.push(listener);
     }
     let committee = committee_file.to_committee()?;
-    let rules = payload_rules(&committee_file, args.heartbeat_ms);
+    let rules = PayloadRules::for_committee(&committee, args.heartbeat_ms);
 
     // The validators of this process share one sender cache and one prefetch thread: a sender
     // is a pure function of the signed transaction, so each transaction is recovered once per

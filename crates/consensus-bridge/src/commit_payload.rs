@@ -3,7 +3,7 @@
 use crate::progress::encode_commit_marker;
 use alloy_primitives::{keccak256, Address, Bytes, B256};
 use alloy_rpc_types_engine::PayloadAttributes;
-use fastevm_consensus::commit::CommittedSubDag;
+use fastevm_consensus::{commit::CommittedSubDag, Committee, PublicKey};
 use fastevm_engine::PayloadRequest;
 use std::collections::HashSet;
 
@@ -29,6 +29,34 @@ pub struct PayloadRules {
     /// heartbeat); otherwise it is passed over. The rule reads only committed data, so every node
     /// passes over the same commits.
     pub empty_block_interval_ms: Option<u64>,
+}
+
+impl PayloadRules {
+    /// The rules every validator of `committee` must share (all must build the same blocks):
+    /// each leader's fee recipient is the address of its consensus key, a block may have its
+    /// parent's timestamp (FastEVM chains), and a commit without transactions makes a block
+    /// only `heartbeat_ms` after the parent (0: never).
+    pub fn for_committee(committee: &Committee, heartbeat_ms: u64) -> Self {
+        Self {
+            fee_recipients: committee
+                .authorities
+                .iter()
+                .map(|a| fee_recipient_of(&a.public_key))
+                .collect(),
+            allow_equal_timestamps: true,
+            empty_block_interval_ms: Some(if heartbeat_ms == 0 {
+                u64::MAX
+            } else {
+                heartbeat_ms
+            }),
+        }
+    }
+}
+
+/// The fee recipient of a validator: the last 20 bytes of the keccak hash of its ed25519 consensus
+/// key (as an Ethereum address is of a public key).
+pub fn fee_recipient_of(key: &PublicKey) -> Address {
+    Address::from_slice(&keccak256(key.0.to_bytes())[12..])
 }
 
 /// Whether `subdag` makes a block on `parent` under `rules` (see
@@ -110,6 +138,24 @@ pub fn payload_request(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn committee_rules_pay_each_leader_at_its_key_address() {
+        let (committee, keys) = fastevm_consensus::Committee::new_for_test(4, 0);
+        let rules = PayloadRules::for_committee(&committee, 0);
+        for (i, key) in keys.iter().enumerate() {
+            let expected = Address::from_slice(&keccak256(key.verifying_key().to_bytes())[12..]);
+            assert_eq!(rules.fee_recipients[i], expected);
+        }
+        assert!(rules.allow_equal_timestamps);
+        assert_eq!(
+            rules.empty_block_interval_ms,
+            Some(u64::MAX),
+            "no heartbeat"
+        );
+        let rules = PayloadRules::for_committee(&committee, 1_000);
+        assert_eq!(rules.empty_block_interval_ms, Some(1_000));
+    }
+
     use super::*;
 
     #[test]

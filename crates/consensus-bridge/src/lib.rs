@@ -21,7 +21,8 @@ mod rpc_client;
 
 pub use bridge::{CommitEvent, CommitOutcome, ConsensusBridge, RetryPolicy};
 pub use commit_payload::{
-    block_timestamp, makes_block, ordered_transactions, payload_request, ParentBlock, PayloadRules,
+    block_timestamp, fee_recipient_of, makes_block, ordered_transactions, payload_request,
+    ParentBlock, PayloadRules,
 };
 pub use error::BridgeError;
 pub use execution_client::{BuiltBlock, ExecutionClient, HeadInfo, InProcessClient};
