@@ -45,6 +45,7 @@ pub mod leader_scoring;
 pub mod linearizer;
 pub mod stake_aggregator;
 pub mod store;
+#[cfg(any(test, feature = "test-utils"))]
 pub mod test_utils;
 pub mod threshold_clock;
 pub mod types;
