@@ -23,6 +23,7 @@ mod state_cache;
 mod state_diff;
 mod store;
 mod tables;
+#[cfg(any(test, feature = "test-utils"))]
 pub mod test_utils;
 
 pub use block_commit::ExecutedBlock;
