@@ -30,6 +30,34 @@ async fn receipt(rpc: &JsonRpc, hash: B256) -> Option<Value> {
     (!value.is_null()).then_some(value)
 }
 
+/// The receipt of `hash` on every node (waiting for each until `deadline`), all successful.
+async fn successful_receipts(
+    nodes: &[JsonRpc],
+    hash: B256,
+    deadline: tokio::time::Instant,
+) -> Vec<Value> {
+    let mut receipts = Vec::new();
+    for node in nodes {
+        let found = loop {
+            if let Some(r) = receipt(node, hash).await {
+                break r;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "transaction {hash} not executed on every node in time"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(
+            found["status"],
+            json!("0x1"),
+            "transaction {hash} succeeded"
+        );
+        receipts.push(found);
+    }
+    receipts
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_validators_execute_500_transfers_identically() {
     let dir = tempfile::tempdir().unwrap();
@@ -78,25 +106,11 @@ async fn four_validators_execute_500_transfers_identically() {
     // Every receipt on every node, in the same block.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     for hash in &hashes {
-        let mut blocks = Vec::new();
-        for node in &nodes {
-            let found = loop {
-                if let Some(r) = receipt(node, *hash).await {
-                    break r;
-                }
-                assert!(
-                    tokio::time::Instant::now() < deadline,
-                    "transaction {hash} not executed on every node in time"
-                );
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            };
-            assert_eq!(
-                found["status"],
-                json!("0x1"),
-                "transaction {hash} succeeded"
-            );
-            blocks.push((found["blockNumber"].clone(), found["blockHash"].clone()));
-        }
+        let blocks: Vec<(Value, Value)> = successful_receipts(&nodes, *hash, deadline)
+            .await
+            .into_iter()
+            .map(|r| (r["blockNumber"].clone(), r["blockHash"].clone()))
+            .collect();
         assert!(
             blocks.windows(2).all(|w| w[0] == w[1]),
             "transaction {hash} in different blocks: {blocks:?}"
@@ -162,4 +176,66 @@ async fn four_validators_execute_500_transfers_identically() {
             assert_eq!(nonce, U256::from(PER_SENDER + blob_txs), "sender {s} nonce");
         }
     }
+}
+
+/// Transfers per block the small-gas chain below fits.
+const TRANSFERS_PER_BLOCK: u64 = 4;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_left_out_of_full_blocks_are_included_later() {
+    // A chain whose blocks hold only four transfers: a commit carrying more leaves the rest out.
+    let dir = tempfile::tempdir().unwrap();
+    let mut genesis = fastevm::dev_genesis::dev_genesis();
+    genesis.gas_limit = 21_000 * TRANSFERS_PER_BLOCK;
+    std::fs::write(
+        dir.path().join("genesis.json"),
+        serde_json::to_string_pretty(&genesis).unwrap(),
+    )
+    .unwrap();
+    let dev = spawn_dev(Path::new(env!("CARGO_BIN_EXE_fastevm")), dir.path(), 4);
+    let nodes: Vec<JsonRpc> = dev.rpc.iter().map(|a| JsonRpc::new(a)).collect();
+
+    // 24 transfers at once through one node: the first commits carry more than a block holds.
+    let signers = dev_signers();
+    let mut hashes = Vec::new();
+    for nonce in 0..4u64 {
+        for (s, signer) in signers.iter().take(6).enumerate() {
+            let tx = sign_eip1559(
+                signer,
+                DEV_CHAIN_ID,
+                nonce,
+                recipient(s),
+                U256::from(1),
+                Bytes::new(),
+                TxFees {
+                    max_fee_per_gas: 100_000_000_000,
+                    ..TxFees::default()
+                },
+            );
+            let raw = Bytes::from(tx.encoded_2718());
+            let hash: B256 = nodes[0]
+                .call("eth_sendRawTransaction", vec![json!(raw)])
+                .await
+                .unwrap_or_else(|e| panic!("sender {s} nonce {nonce}: {e}"));
+            hashes.push(hash);
+        }
+    }
+
+    // Every one is executed, in the same block on every node, and no block holds more than four.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    let mut blocks = std::collections::BTreeMap::new();
+    for hash in &hashes {
+        let seen: Vec<Value> = successful_receipts(&nodes, *hash, deadline)
+            .await
+            .into_iter()
+            .map(|r| r["blockHash"].clone())
+            .collect();
+        assert!(seen.windows(2).all(|w| w[0] == w[1]), "{hash}: {seen:?}");
+        *blocks.entry(seen[0].to_string()).or_insert(0u64) += 1;
+    }
+    assert!(
+        blocks.values().all(|&n| n <= TRANSFERS_PER_BLOCK),
+        "{blocks:?}"
+    );
+    assert!(blocks.len() as u64 >= 24 / TRANSFERS_PER_BLOCK);
 }
