@@ -7,13 +7,12 @@
 use alloy_consensus::Transaction;
 use alloy_eips::eip2718::Encodable2718;
 use alloy_genesis::Genesis;
-use alloy_primitives::{Address, Bytes, B256};
-use alloy_rpc_types_engine::{
-    ExecutionPayloadEnvelopeV4, ForkchoiceState, PayloadAttributes, PayloadStatusEnum,
-};
+use alloy_primitives::{Bytes, B256};
+use alloy_rpc_types_engine::{ExecutionPayloadEnvelopeV4, ForkchoiceState, PayloadStatusEnum};
 use fastevm::{
     dev_genesis::{dev_genesis, dev_signers, DEV_CHAIN_ID},
     execution::{start_execution, ExecutionOptions, ExecutionStack},
+    test_utils::payload_attributes,
 };
 use fastevm_blobs::{
     encode_network,
@@ -100,15 +99,7 @@ async fn pooled_node(
 /// Attributes of the block after genesis; `transactions`: the forced list (and no pool).
 fn attributes(transactions: Option<Vec<Bytes>>) -> FastPayloadAttributes {
     FastPayloadAttributes {
-        inner: PayloadAttributes {
-            timestamp: 1,
-            prev_randao: B256::repeat_byte(1),
-            suggested_fee_recipient: Address::repeat_byte(0xfe),
-            withdrawals: Some(vec![]),
-            parent_beacon_block_root: Some(B256::repeat_byte(2)),
-            slot_number: None,
-            target_gas_limit: None,
-        },
+        inner: payload_attributes(1, 1, 2),
         no_tx_pool: Some(transactions.is_some()),
         transactions,
         gas_limit: None,

@@ -4,10 +4,10 @@
 use alloy_consensus::Block;
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, Bytes, B256, U256};
-use alloy_rpc_types_engine::{ForkchoiceState, PayloadAttributes, PayloadStatusEnum};
+use alloy_rpc_types_engine::{ForkchoiceState, PayloadStatusEnum};
 use fastevm::{
     dev_genesis::{dev_genesis, dev_signers, DEV_CHAIN_ID},
-    test_utils::{sign_eip1559, TxFees},
+    test_utils::{payload_attributes, sign_eip1559, TxFees},
 };
 use fastevm_engine::{Engine, EngineError, PayloadRequest};
 use fastevm_executor::{init_genesis, Blockchain, ChainSpec};
@@ -41,15 +41,7 @@ fn fcs(head: B256) -> ForkchoiceState {
 
 fn request(timestamp: u64, txs: Vec<Bytes>, salt: u8) -> PayloadRequest {
     PayloadRequest {
-        attributes: PayloadAttributes {
-            timestamp,
-            prev_randao: B256::repeat_byte(salt),
-            suggested_fee_recipient: Address::repeat_byte(0xfe),
-            withdrawals: Some(vec![]),
-            parent_beacon_block_root: Some(B256::repeat_byte(salt)),
-            slot_number: None,
-            target_gas_limit: None,
-        },
+        attributes: payload_attributes(timestamp, salt, salt),
         transactions: Some(txs),
         no_tx_pool: true,
         gas_limit: None,

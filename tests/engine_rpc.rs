@@ -7,12 +7,11 @@ use alloy_eips::eip4895::Withdrawal;
 use alloy_genesis::Genesis;
 use alloy_primitives::{Address, Bytes, B256, U256, U64};
 use alloy_rpc_types_engine::{
-    ExecutionPayloadFieldV2, ExecutionPayloadInputV2, ForkchoiceState, PayloadAttributes,
-    PayloadId, PayloadStatusEnum,
+    ExecutionPayloadFieldV2, ExecutionPayloadInputV2, ForkchoiceState, PayloadId, PayloadStatusEnum,
 };
 use fastevm::{
     dev_genesis::{dev_genesis, dev_signers, DEV_CHAIN_ID},
-    test_utils::{sign_eip1559, TxFees},
+    test_utils::{payload_attributes, sign_eip1559, TxFees},
 };
 use fastevm_engine::Engine;
 use fastevm_engine_rpc::{
@@ -80,15 +79,7 @@ fn fcs(h: B256) -> ForkchoiceState {
 
 fn attributes(timestamp: u64, txs: Vec<Bytes>) -> FastPayloadAttributes {
     FastPayloadAttributes {
-        inner: PayloadAttributes {
-            timestamp,
-            prev_randao: B256::repeat_byte(1),
-            suggested_fee_recipient: Address::repeat_byte(0xfe),
-            withdrawals: Some(vec![]),
-            parent_beacon_block_root: Some(B256::repeat_byte(2)),
-            slot_number: None,
-            target_gas_limit: None,
-        },
+        inner: payload_attributes(timestamp, 1, 2),
         transactions: Some(txs),
         no_tx_pool: Some(true),
         gas_limit: None,

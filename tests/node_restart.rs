@@ -4,9 +4,9 @@
 //! Both go on building. A node started without `--chain` on a new data directory runs the
 //! built-in dev genesis.
 
-use alloy_primitives::{Address, B256, U64};
-use alloy_rpc_types_engine::{ForkchoiceState, PayloadAttributes, PayloadStatusEnum};
-use fastevm::test_utils::spawn_node_with;
+use alloy_primitives::{B256, U64};
+use alloy_rpc_types_engine::{ForkchoiceState, PayloadStatusEnum};
+use fastevm::test_utils::{payload_attributes, spawn_node_with};
 use fastevm_engine_rpc::{
     engine_http_client, EngineApiClient, EngineHttpClient, FastPayloadAttributes, JwtSecret,
 };
@@ -37,15 +37,7 @@ fn client(addr: &str, datadir: &Path) -> EngineHttpClient {
 
 fn attrs(timestamp: u64) -> FastPayloadAttributes {
     FastPayloadAttributes {
-        inner: PayloadAttributes {
-            timestamp,
-            prev_randao: B256::repeat_byte(3),
-            suggested_fee_recipient: Address::repeat_byte(0xfe),
-            withdrawals: Some(vec![]),
-            parent_beacon_block_root: Some(B256::repeat_byte(4)),
-            slot_number: None,
-            target_gas_limit: None,
-        },
+        inner: payload_attributes(timestamp, 3, 4),
         transactions: Some(vec![]),
         no_tx_pool: Some(true),
         gas_limit: None,

@@ -4,11 +4,11 @@
 
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, Bytes, B256, U256};
-use alloy_rpc_types_engine::{ForkchoiceState, PayloadAttributes, PayloadStatusEnum};
+use alloy_rpc_types_engine::{ForkchoiceState, PayloadStatusEnum};
 use fastevm::{
     dev_genesis::{dev_genesis, dev_signers, DEV_CHAIN_ID},
     execution::{start_execution, ExecutionOptions},
-    test_utils::{sign_eip1559, TxFees},
+    test_utils::{payload_attributes, sign_eip1559, TxFees},
 };
 use fastevm_engine::PayloadRequest;
 use fastevm_executor::{init_genesis, Blockchain, ChainSpec};
@@ -65,15 +65,7 @@ async fn blocks_are_built_from_the_pool_by_default() {
 
     let head_hash = store.head_hash().unwrap();
     let request = PayloadRequest {
-        attributes: PayloadAttributes {
-            timestamp: head.timestamp + 1,
-            prev_randao: B256::repeat_byte(1),
-            suggested_fee_recipient: Address::repeat_byte(0xfe),
-            withdrawals: Some(vec![]),
-            parent_beacon_block_root: Some(B256::repeat_byte(2)),
-            slot_number: None,
-            target_gas_limit: None,
-        },
+        attributes: payload_attributes(head.timestamp + 1, 1, 2),
         transactions: None,
         no_tx_pool: false,
         gas_limit: None,

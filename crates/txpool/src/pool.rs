@@ -136,15 +136,10 @@ impl TxPool {
         state: &dyn PoolState,
         base_fee: u64,
     ) -> Result<B256, PoolError> {
-        if self.contains(tx.tx_hash()) {
-            return Err(PoolError::AlreadyKnown);
-        }
-        if tx.is_eip4844() && state.blob_rules().is_none() {
-            return Err(PoolError::TxTypeNotSupported);
-        }
-        // A blob transaction without its sidecar is refused here ("missing sidecar").
-        let valid = validate(tx, None, None, &self.config, self.chain_id, base_fee)?;
-        self.insert_valid(valid, state, base_fee)
+        // Without a sidecar: a blob transaction is refused ("missing sidecar").
+        let network = NetworkTransaction { tx, sidecar: None };
+        self.add_network(network, state, base_fee)
+            .map(|(hash, _)| hash)
     }
 
     /// Reads the sender's account and inserts under the lock.
