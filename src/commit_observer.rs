@@ -1,5 +1,6 @@
 //! What a validator does around each commit its bridge executes, shared by `fastevm dev` and
-//! `fastevm consensus`: latency metrics, the executed-result vote to its validator, a log line.
+//! `fastevm consensus`: latency metrics, the executed-result vote and the handled commit to its
+//! validator, a log line.
 
 use fastevm_consensus::AuthorityIndex;
 use fastevm_consensus_bridge::{CommitEvent, CommitOutcome};
@@ -34,6 +35,10 @@ impl CommitObserver {
                 if let Some(metrics) = &self.metrics {
                     observe_commit(metrics, subdag.timestamp_ms, Some(outcome));
                 }
+                // Its block is in the execution node (staged or written): the validator's store
+                // may delete the commit once it leaves the retention window, which is far longer
+                // than the blocks a crashed execution node can lose before writing them.
+                self.reporter.commit_handled(subdag);
                 if let CommitOutcome::Executed {
                     hash,
                     number,

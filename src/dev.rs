@@ -12,6 +12,7 @@ use crate::{
 };
 use anyhow::{bail, Context};
 use clap::Args;
+use fastevm_consensus::{CoreParams, Round};
 use fastevm_consensus_bridge::{ConsensusBridge, InProcessClient, PayloadRules, RetryPolicy};
 use fastevm_consensus_node::{
     generate_local_committee, AcceptedTransactionsHook, CommitteeFile, NodeConfigFile, NodeHandle,
@@ -62,6 +63,10 @@ pub struct DevArgs {
     /// ADDR:PORT+N.
     #[arg(long)]
     pub metrics: Option<SocketAddr>,
+    /// Rounds of consensus history each validator keeps below its last commit; older DAG blocks
+    /// and commits are deleted once executed (0: keep everything).
+    #[arg(long = "consensus.retention-rounds", default_value_t = CoreParams::new(0).retention_rounds)]
+    pub retention_rounds: Round,
 }
 
 /// One validator of the dev chain.
@@ -207,6 +212,7 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
         .await?;
         let mut config = node_file.validator_config()?;
         config.sync_writes = args.db_sync;
+        config.logic.core.retention_rounds = args.retention_rounds;
         // Peers' transactions are decoded and their senders recovered when their DAG block is
         // accepted, rounds before the commit that builds them into an EVM block. The cache is
         // shared, so validator 0 alone hands them over: it accepts every peer's block, and its

@@ -28,6 +28,9 @@ pub fn spawn_status_metrics(
             metrics
                 .executed_agreement_height
                 .set(current.executed_agreement_height as i64);
+            metrics
+                .consensus_pruned_round
+                .set(i64::from(current.pruned_round));
         }
     })
 }

@@ -215,6 +215,8 @@ async fn every_metric_moves_and_agrees_with_the_chain() {
         value(&consensus, "fastevm_consensus_leaders_swapped_out"),
         0.0
     );
+    // A short run stays inside the retention window: nothing pruned yet.
+    assert_eq!(value(&consensus, "fastevm_consensus_pruned_round"), 0.0);
 
     // Every metric registered is reported by one of the two processes and checked above (all
     // moved but the peer count and the swapped-out leaders, which are right at zero here).
@@ -235,6 +237,7 @@ async fn every_metric_moves_and_agrees_with_the_chain() {
         "fastevm_consensus_commit_latency_seconds",
         "fastevm_consensus_peers",
         "fastevm_consensus_leaders_swapped_out",
+        "fastevm_consensus_pruned_round",
         "fastevm_executed_agreement_height",
         "fastevm_tx_admission_to_proposal_seconds",
         "fastevm_consensus_proposal_to_commit_seconds",

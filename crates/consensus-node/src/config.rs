@@ -19,7 +19,9 @@ use std::sync::Arc;
 
 use ed25519_dalek::SigningKey;
 use fastevm_consensus::committee::{signing_key_from_hex, signing_key_to_hex};
-use fastevm_consensus::{Authority, AuthorityIndex, Committee, PublicKey, Transaction};
+use fastevm_consensus::{
+    Authority, AuthorityIndex, Committee, CoreParams, PublicKey, Round, Transaction,
+};
 use fastevm_network::tcp::{BackoffConfig, PeerAddress};
 use fastevm_network::PeerIndex;
 use rand::SeedableRng;
@@ -156,6 +158,14 @@ pub struct NodeConfigFile {
     /// fsync every consensus write.
     #[serde(default = "default_true")]
     pub sync_writes: bool,
+    /// Rounds of DAG history kept below the last commit; older blocks and commits are deleted
+    /// once the execution node has handled them (0: keep everything).
+    #[serde(default = "default_retention_rounds")]
+    pub retention_rounds: Round,
+}
+
+fn default_retention_rounds() -> Round {
+    CoreParams::new(0).retention_rounds
 }
 
 impl NodeConfigFile {
@@ -180,6 +190,7 @@ impl NodeConfigFile {
         config.logic.sync.retry_ms = t.fetch_retry_ms;
         config.logic.sync.rebroadcast_ms = t.rebroadcast_ms;
         config.sync_writes = self.sync_writes;
+        config.logic.core.retention_rounds = self.retention_rounds;
         Ok(config)
     }
 
@@ -304,6 +315,7 @@ pub fn generate_local_committee(
             storage_path: PathBuf::from(format!("validator-{i}/consensus")),
             timeouts: TimeoutsFile::default(),
             sync_writes: true,
+            retention_rounds: default_retention_rounds(),
         });
     }
     Ok((

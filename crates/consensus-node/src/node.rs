@@ -18,7 +18,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use ed25519_dalek::SigningKey;
 use fastevm_consensus::{
-    AuthorityIndex, CommitIndex, CommittedSubDag, Committee, Round, Store, TransactionSource,
+    AuthorityIndex, CommitIndex, CommittedSubDag, Committee, ConsumerProgress, Round, Store,
+    TransactionSource,
 };
 use fastevm_network::tcp::{
     InboundReceiver, PeerAddress, PeerAuthenticator, TcpConfig, TcpNetwork,
@@ -53,6 +54,8 @@ pub struct NodeStatus {
     /// Highest EVM block height whose hash validators holding a quorum of the stake signed
     /// alike (0: none yet).
     pub executed_agreement_height: u64,
+    /// Blocks of rounds below this one were deleted from the store (retention; 0: none).
+    pub pruned_round: Round,
     /// Counters of the logic.
     pub stats: NodeStats,
 }
@@ -71,6 +74,7 @@ impl NodeStatus {
             live_peers: live_peers(core),
             leaders_swapped_out: core.leader_swaps().len(),
             executed_agreement_height: logic.executed_agreement_height(),
+            pruned_round: core.pruned_floor().round,
             stats: *logic.stats(),
         }
     }
@@ -102,6 +106,7 @@ pub struct NodeHandle {
     task: JoinHandle<NodeResult<()>>,
     status: watch::Receiver<NodeStatus>,
     executed: mpsc::Sender<(u64, [u8; 32])>,
+    handled: watch::Sender<Option<ConsumerProgress>>,
 }
 
 impl NodeHandle {
@@ -123,7 +128,10 @@ impl NodeHandle {
     }
     /// Where the application reports the EVM blocks its execution node produces.
     pub fn executed_reporter(&self) -> ExecutedReporter {
-        ExecutedReporter(self.executed.clone())
+        ExecutedReporter {
+            executed: self.executed.clone(),
+            handled: self.handled.clone(),
+        }
     }
     /// True until the node task has ended (shut down or failed).
     pub fn is_running(&self) -> bool {
@@ -142,16 +150,27 @@ impl NodeHandle {
     }
 }
 
-/// Reports this validator's executed EVM blocks to it (cheap to clone).
+/// Reports to the validator what its application did with the commits (cheap to clone).
 #[derive(Clone, Debug)]
-pub struct ExecutedReporter(mpsc::Sender<(u64, [u8; 32])>);
+pub struct ExecutedReporter {
+    executed: mpsc::Sender<(u64, [u8; 32])>,
+    handled: watch::Sender<Option<ConsumerProgress>>,
+}
 
 impl ExecutedReporter {
     /// This validator's execution node produced EVM block `height` with `block_hash`: the
     /// validator signs it and compares it with the other validators' (see
     /// [`crate::executed_votes`]). Never blocks; a report the node has no room for is dropped.
     pub fn report(&self, height: u64, block_hash: [u8; 32]) {
-        let _ = self.0.try_send((height, block_hash));
+        let _ = self.executed.try_send((height, block_hash));
+    }
+
+    /// The application handled `commit` and every commit before it, and will not ask for them
+    /// again: the validator's store may delete them once they leave its retention window. Until
+    /// the first report nothing is deleted. Never blocks.
+    pub fn commit_handled(&self, commit: &CommittedSubDag) {
+        self.handled
+            .send_replace(Some(ConsumerProgress::of(commit)));
     }
 }
 
@@ -234,6 +253,7 @@ impl ValidatorNode {
         let (commit_tx, commit_rx) = mpsc::channel(config.commit_channel_capacity.max(1));
         let (stop_tx, stop_rx) = oneshot::channel();
         let (executed_tx, executed_rx) = mpsc::channel(1_024);
+        let (handled_tx, handled_rx) = watch::channel(None);
         let (status_tx, status_rx) = watch::channel(NodeStatus::of(&logic));
         let accepted = config.accepted_transactions.clone();
         let task = tokio::spawn(run(
@@ -242,6 +262,7 @@ impl ValidatorNode {
             Inputs {
                 inbound,
                 executed: executed_rx,
+                handled: handled_rx,
                 stop: stop_rx,
             },
             commit_tx,
@@ -257,6 +278,7 @@ impl ValidatorNode {
                 task,
                 status: status_rx,
                 executed: executed_tx,
+                handled: handled_tx,
             },
             commit_rx,
         ))
@@ -318,6 +340,7 @@ impl Runner {
 struct Inputs {
     inbound: InboundReceiver,
     executed: mpsc::Receiver<(u64, [u8; 32])>,
+    handled: watch::Receiver<Option<ConsumerProgress>>,
     stop: oneshot::Receiver<()>,
 }
 
@@ -380,6 +403,12 @@ async fn event_loop(
             Some((height, hash)) = inputs.executed.recv() => {
                 let outputs = r.logic.on_executed(height, hash, now_ms())?;
                 r.apply(outputs);
+            }
+            Ok(()) = inputs.handled.changed() => {
+                let progress = *inputs.handled.borrow_and_update();
+                if let Some(progress) = progress {
+                    r.logic.on_commit_handled(progress);
+                }
             }
             msg = inputs.inbound.recv() => {
                 let Some((from, payload)) = msg else { return Ok(()) };

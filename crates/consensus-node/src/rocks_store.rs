@@ -12,13 +12,16 @@
 //! marker together), written with `sync` when [`RocksStoreOptions::sync_writes`] is set, so a
 //! crash leaves either the whole batch or none of it. The consensus core writes its own block
 //! before returning it for broadcast, so a block that left the node is always on disk.
+//!
+//! Pruning ([`Store::prune`]) is a range delete of the blocks and commits below the floor in one
+//! batch, followed by a compaction of the deleted ranges so their files leave the disk.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use fastevm_consensus::{
-    AuthorityIndex, BlockRef, Commit, CommitIndex, ConsensusError, ConsensusResult, Round,
-    SignedBlock, Store, StoreBatch, VerifiedBlock,
+    AuthorityIndex, BlockRef, Commit, CommitIndex, ConsensusError, ConsensusResult, PruneFloor,
+    Round, SignedBlock, Store, StoreBatch, VerifiedBlock,
 };
 use rocksdb::{
     ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB,
@@ -251,6 +254,40 @@ impl RocksStore {
         Ok(out)
     }
 
+    fn prune_below(&self, floor: PruneFloor) -> NodeResult<()> {
+        let blocks_cf = self.cf(CF_BLOCKS)?;
+        let commits_cf = self.cf(CF_COMMITS)?;
+        // Block keys start with the round: every key of a lower round sorts below this one.
+        let blocks_end = floor.round.to_be_bytes();
+        // The last commit stays whatever the floor (recovery starts from it).
+        let last = self.last_commit()?.map_or(0, |c| c.index);
+        let commits_end = floor.commit.min(last).to_be_bytes();
+        let mut wb = WriteBatch::default();
+        wb.delete_range_cf(blocks_cf, [0u8; 4], blocks_end);
+        wb.delete_range_cf(commits_cf, [0u8; 8], commits_end);
+        self.db.write_opt(wb, &self.write_options())?;
+        self.db
+            .compact_range_cf(blocks_cf, None::<&[u8]>, Some(&blocks_end[..]));
+        self.db
+            .compact_range_cf(commits_cf, None::<&[u8]>, Some(&commits_end[..]));
+        Ok(())
+    }
+
+    /// Bytes the blocks and commits take on disk: their memtables are flushed first, then the
+    /// live table files are measured (for tests and tools; it writes).
+    pub fn disk_bytes(&self) -> NodeResult<u64> {
+        let mut total = 0;
+        for name in [CF_BLOCKS, CF_COMMITS] {
+            let cf = self.cf(name)?;
+            self.db.flush_cf(cf)?;
+            total += self
+                .db
+                .property_int_value_cf(cf, "rocksdb.live-sst-files-size")?
+                .unwrap_or(0);
+        }
+        Ok(total)
+    }
+
     fn last_commit(&self) -> NodeResult<Option<Commit>> {
         let mut iter = self.db.iterator_cf(self.cf(CF_COMMITS)?, IteratorMode::End);
         match iter.next() {
@@ -304,5 +341,8 @@ impl Store for RocksStore {
     }
     fn read_last_commit(&self) -> ConsensusResult<Option<Commit>> {
         self.last_commit().map_err(to_consensus)
+    }
+    fn prune(&self, floor: PruneFloor) -> ConsensusResult<()> {
+        self.prune_below(floor).map_err(to_consensus)
     }
 }

@@ -11,7 +11,9 @@
 //! `Simulator::restart` with a new `SimValidator` built over the same store.
 
 use bytes::Bytes;
-use fastevm_consensus::{AuthorityIndex, CommittedSubDag, Transaction, TransactionSource};
+use fastevm_consensus::{
+    AuthorityIndex, CommittedSubDag, ConsumerProgress, Transaction, TransactionSource,
+};
 use fastevm_network::sim::{Outbox, SimNode};
 use fastevm_network::PeerIndex;
 
@@ -82,6 +84,11 @@ impl SimValidator {
                 Destination::All => out.broadcast(bytes),
                 Destination::Peer(p) => out.send(p as PeerIndex, bytes),
             }
+        }
+        // The simulation's consumer handles a commit when it comes out: the store may prune it
+        // once it leaves the retention window.
+        if let (Some(last), Some(logic)) = (outputs.commits.last(), self.logic.as_mut()) {
+            logic.on_commit_handled(ConsumerProgress::of(last));
         }
         for c in outputs.commits {
             self.commits.push(c);

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use fastevm_consensus::core::NoTransactions;
 use fastevm_consensus::test_utils::DagBuilder;
 use fastevm_consensus::{
-    Commit, CommitDigest, Committee, Core, CoreParams, MemStore, Store, StoreBatch, VerifiedBlock,
+    Commit, CommitDigest, Committee, Core, CoreParams, MemStore, PruneFloor, Store, StoreBatch,
+    VerifiedBlock,
 };
 use fastevm_consensus_node::{NodeError, RocksStore, RocksStoreOptions};
 
@@ -29,6 +30,74 @@ fn commits_for(blocks: &[VerifiedBlock]) -> Vec<Commit> {
         });
     }
     out
+}
+
+/// Pruning deletes the same blocks and commits on both stores, keeps the last commit, and gives
+/// the disk space back.
+#[test]
+fn pruning_deletes_below_the_floor_and_frees_the_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut dag = DagBuilder::new(4);
+    dag.layers(1..=400).build();
+    let blocks = dag.all_blocks();
+    let commits = commits_for(&blocks);
+    assert_eq!(commits.len(), 400);
+    let mem = MemStore::new();
+    let rocks = RocksStore::open(dir.path(), options(Some(0))).unwrap();
+    for store in [&rocks as &dyn Store, &mem] {
+        for (chunk, commits) in blocks.chunks(40).zip(commits.chunks(10)) {
+            store
+                .write(StoreBatch {
+                    blocks: chunk.to_vec(),
+                    commits: commits.to_vec(),
+                })
+                .unwrap();
+        }
+    }
+    let before = rocks.disk_bytes().unwrap();
+    let floor = PruneFloor {
+        round: 361,
+        commit: 381,
+    };
+    for store in [&rocks as &dyn Store, &mem] {
+        store.prune(floor).unwrap();
+        // Idempotent.
+        store.prune(floor).unwrap();
+        let kept = store.scan_blocks_from_round(0).unwrap();
+        assert_eq!(kept.len(), 40 * 4);
+        assert!(kept.iter().all(|b| b.round() >= 361));
+        assert_eq!(store.scan_commits_from(0).unwrap(), commits[380..].to_vec());
+        assert_eq!(
+            store.read_blocks(&[blocks[0].reference()]).unwrap(),
+            vec![None]
+        );
+    }
+    let after = rocks.disk_bytes().unwrap();
+    assert!(
+        after * 4 < before,
+        "{before} bytes before pruning, {after} after"
+    );
+
+    // A floor past the last commit keeps the last commit; the pruned store reopens.
+    let beyond = PruneFloor {
+        round: 1_000,
+        commit: 1_000,
+    };
+    rocks.prune(beyond).unwrap();
+    mem.prune(beyond).unwrap();
+    drop(rocks);
+    let rocks = RocksStore::open(dir.path(), options(Some(0))).unwrap();
+    for store in [&rocks as &dyn Store, &mem] {
+        assert!(store.scan_blocks_from_round(0).unwrap().is_empty());
+        assert_eq!(
+            store.scan_commits_from(0).unwrap(),
+            vec![commits[399].clone()]
+        );
+        assert_eq!(
+            store.read_last_commit().unwrap(),
+            Some(commits[399].clone())
+        );
+    }
 }
 
 /// The same operations give the same answers on MemStore and RocksStore, before and after

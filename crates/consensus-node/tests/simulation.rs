@@ -4,6 +4,8 @@
 mod common;
 #[path = "simulation/recovery.rs"]
 mod recovery;
+#[path = "simulation/retention.rs"]
+mod retention;
 
 use std::sync::Arc;
 

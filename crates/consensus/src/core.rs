@@ -17,6 +17,9 @@ use crate::error::{ConsensusError, ConsensusResult};
 use crate::leader_schedule::{LeaderElection, LeaderSchedule};
 use crate::leader_scoring::{LeaderSwapTable, ReputationParams, ReputationScores};
 use crate::linearizer::Linearizer;
+use crate::retention::{
+    prune_due, prune_floor, ConsumerProgress, FloorInputs, PruneFloor, RecoveryFloors,
+};
 use crate::store::{Store, StoreBatch};
 use crate::threshold_clock::ThresholdClock;
 use crate::types::{
@@ -60,6 +63,10 @@ pub struct CoreParams {
     /// Leader reputation: swap the lowest-scoring leaders out every window of commits (`None`:
     /// never; ignored with more than one leader per round). Every validator must use the same.
     pub leader_reputation: Option<ReputationParams>,
+    /// Rounds of history the store keeps below the last committed leader; older blocks and
+    /// commits are deleted once the consumer has handled them (0: keep everything). See
+    /// [`crate::retention`].
+    pub retention_rounds: Round,
 }
 
 impl CoreParams {
@@ -74,6 +81,7 @@ impl CoreParams {
             leader_election: LeaderElection::StakeWeighted,
             block_limits: BlockLimits::default(),
             leader_reputation: Some(ReputationParams::default()),
+            retention_rounds: 5_000,
         }
     }
 }
@@ -121,6 +129,10 @@ pub struct Core {
     propose_floor: Round,
     /// Leader reputation, when on: its parameters and the scores of the current window.
     reputation: Option<(ReputationParams, ReputationScores)>,
+    /// The consumer's latest reported progress (nothing is pruned before the first report).
+    consumer: Option<ConsumerProgress>,
+    /// The floor the store was last pruned to.
+    pruned: PruneFloor,
 }
 
 impl Core {
@@ -205,6 +217,8 @@ impl Core {
             reputation,
             round_start: None,
             propose_floor: 0,
+            consumer: None,
+            pruned: PruneFloor::default(),
         })
     }
 
@@ -306,7 +320,53 @@ impl Core {
             sink.rejected.extend(out.rejected);
             self.on_accepted(out.accepted, &mut sink.accepted)?;
         }
+        if !all.is_empty() {
+            self.prune_if_due()?;
+        }
         Ok(all)
+    }
+
+    /// The consumer has handled every commit up to `progress.commit` (and will not need them
+    /// replayed): the store may delete them once they leave the retention window.
+    pub fn set_consumer_progress(&mut self, progress: ConsumerProgress) {
+        if self.consumer.is_none_or(|c| c.commit < progress.commit) {
+            self.consumer = Some(progress);
+        }
+    }
+
+    /// The floor the store was last pruned to.
+    pub fn pruned_floor(&self) -> PruneFloor {
+        self.pruned
+    }
+
+    /// Deletes history below the retention floor (see [`crate::retention`]) when it has moved
+    /// far enough since the last time.
+    fn prune_if_due(&mut self) -> ConsensusResult<()> {
+        if self.params.retention_rounds == 0 || self.params.gc_depth == 0 {
+            return Ok(());
+        }
+        let (Some(consumer), Some(last)) = (self.consumer, self.dag.last_commit()) else {
+            return Ok(());
+        };
+        let recovery = RecoveryFloors::of(&self.params, Some(last));
+        let floor = prune_floor(&FloorInputs {
+            last_commit: last.index,
+            last_leader_round: last.leader.round,
+            recovery: PruneFloor {
+                round: recovery.block_round,
+                commit: recovery.commit_index,
+            },
+            retention_rounds: self.params.retention_rounds,
+            gc_depth: self.params.gc_depth,
+            leaders_per_round: self.params.committer.leaders_per_round,
+            consumer,
+            own_last_round: self.last_proposed.round(),
+        });
+        if prune_due(self.pruned, floor) {
+            self.store.prune(floor)?;
+            self.pruned = floor;
+        }
+        Ok(())
     }
 
     /// Proposes a block for the threshold-clock round if this node has not proposed in it yet,
@@ -523,47 +583,6 @@ fn observe_commit(
     }
 }
 
-/// Where recovery starts reading the store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct RecoveryFloors {
-    /// Lowest block round loaded.
-    block_round: Round,
-    /// Lowest commit index replayed into the DAG state and leader reputation.
-    commit_index: CommitIndex,
-}
-
-impl RecoveryFloors {
-    /// After commit `last`: blocks from a GC depth below the GC round (the DAG needs those
-    /// above the GC round; the margin keeps authorities' recent blocks), the commits that
-    /// committed any of them, and — with leader reputation — every commit since the start of
-    /// the window before the last closed one, so both swap tables in use are rebuilt exactly.
-    /// Without GC, or before any commit, everything.
-    fn of(params: &CoreParams, last: Option<&Commit>) -> Self {
-        let everything = Self {
-            block_round: 1,
-            commit_index: 1,
-        };
-        let Some(last) = last else {
-            return everything;
-        };
-        if params.gc_depth == 0 {
-            return everything;
-        }
-        let block_round = last.leader.round.saturating_sub(2 * params.gc_depth).max(1);
-        // Leader rounds grow with the commit index, at most `leaders_per_round` per round.
-        let rounds = u64::from(last.leader.round - block_round + 1);
-        let per_round = u64::from(params.committer.leaders_per_round.max(1));
-        let mut commit_index = last.index.saturating_sub(rounds * per_round).max(1);
-        if let Some(reputation) = params.leader_reputation {
-            let window = reputation.commits_per_update;
-            if let Some(closed) = last.index.checked_div(window) {
-                let window_start = closed.saturating_sub(2) * window + 1;
-                commit_index = commit_index.min(window_start);
-            }
-        }
-        Self {
-            block_round,
-            commit_index,
-        }
-    }
-}
+#[cfg(test)]
+#[path = "core_retention_tests.rs"]
+mod retention_tests;

@@ -27,7 +27,7 @@ impl TransactionSource for CountingSource {
     }
 }
 
-fn params(own: AuthorityIndex) -> CoreParams {
+pub(super) fn params(own: AuthorityIndex) -> CoreParams {
     CoreParams {
         min_round_delay_ms: 0,
         leader_election: LeaderElection::RoundRobin,
@@ -36,16 +36,16 @@ fn params(own: AuthorityIndex) -> CoreParams {
     }
 }
 
-struct Cluster {
+pub(super) struct Cluster {
     params: fn(AuthorityIndex) -> CoreParams,
     /// Every block ever proposed, for answering fetches of missing references.
     pool: std::collections::BTreeMap<BlockRef, SignedBlock>,
     committee: Committee,
     keys: Vec<SigningKey>,
-    stores: Vec<Arc<MemStore>>,
-    cores: Vec<Core>,
+    pub(super) stores: Vec<Arc<MemStore>>,
+    pub(super) cores: Vec<Core>,
     verifier: BlockVerifier,
-    commits: Vec<Vec<CommittedSubDag>>,
+    pub(super) commits: Vec<Vec<CommittedSubDag>>,
 }
 
 impl Cluster {
@@ -53,7 +53,7 @@ impl Cluster {
         Self::with_params(n, params)
     }
 
-    fn with_params(n: usize, params: fn(AuthorityIndex) -> CoreParams) -> Self {
+    pub(super) fn with_params(n: usize, params: fn(AuthorityIndex) -> CoreParams) -> Self {
         let (committee, keys) = Committee::new_for_test(n, 42);
         let stores: Vec<Arc<MemStore>> = (0..n).map(|_| Arc::new(MemStore::new())).collect();
         let cores = (0..n)
@@ -72,7 +72,7 @@ impl Cluster {
         }
     }
 
-    fn reopen(&mut self, i: usize) {
+    pub(super) fn reopen(&mut self, i: usize) {
         self.cores[i] = Self::open_with(
             self.params,
             &self.committee,
@@ -100,7 +100,7 @@ impl Cluster {
     }
 
     /// Every core in `who` proposes (forced); blocks go to every core in `to` through bytes and the verifier.
-    fn round(&mut self, who: &[usize], to: &[usize], now: u64) -> Vec<SignedBlock> {
+    pub(super) fn round(&mut self, who: &[usize], to: &[usize], now: u64) -> Vec<SignedBlock> {
         let mut blocks = Vec::new();
         for &i in who {
             if let Some(p) = self.cores[i].try_propose(now, true).unwrap() {
@@ -149,7 +149,7 @@ impl Cluster {
     }
 }
 
-fn all(n: usize) -> Vec<usize> {
+pub(super) fn all(n: usize) -> Vec<usize> {
     (0..n).collect()
 }
 
@@ -423,7 +423,7 @@ fn rejects_mismatched_key() {
     assert!(matches!(r, Err(ConsensusError::InvalidCommittee(_))));
 }
 
-fn commit_digests(c: &[CommittedSubDag]) -> Vec<crate::commit::CommitDigest> {
+pub(super) fn commit_digests(c: &[CommittedSubDag]) -> Vec<crate::commit::CommitDigest> {
     c.iter().map(|s| s.commit_digest).collect()
 }
 

@@ -43,6 +43,7 @@ pub mod error;
 pub mod leader_schedule;
 pub mod leader_scoring;
 pub mod linearizer;
+pub mod retention;
 pub mod stake_aggregator;
 pub mod store;
 #[cfg(any(test, feature = "test-utils"))]
@@ -55,6 +56,7 @@ pub use crate::commit::{Commit, CommitDigest, CommitIndex, CommittedSubDag};
 pub use crate::committee::{Authority, Committee, PublicKey};
 pub use crate::core::{AddBlocksOutcome, Core, CoreParams, Proposal, TransactionSource};
 pub use crate::error::{ConsensusError, ConsensusResult};
+pub use crate::retention::{ConsumerProgress, PruneFloor};
 pub use crate::store::{MemStore, Store, StoreBatch};
 pub use crate::types::{
     AuthorityIndex, Block, BlockDigest, BlockRef, Round, SignedBlock, Slot, Transaction,

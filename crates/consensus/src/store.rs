@@ -1,11 +1,12 @@
 //! Persistence interface for consensus (blocks and commits) and an in-memory implementation.
-//! A RocksDB implementation only has to provide the same five operations.
+//! A RocksDB implementation only has to provide the same six operations.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use crate::commit::{Commit, CommitIndex};
 use crate::error::{ConsensusError, ConsensusResult};
+pub use crate::retention::PruneFloor;
 use crate::types::{BlockRef, Round, SignedBlock, VerifiedBlock};
 
 /// One atomic write.
@@ -29,6 +30,9 @@ pub trait Store: Send + Sync {
     fn scan_commits_from(&self, from: CommitIndex) -> ConsensusResult<Vec<Commit>>;
     /// The commit with the highest index.
     fn read_last_commit(&self) -> ConsensusResult<Option<Commit>>;
+    /// Deletes the blocks of rounds below `floor.round` and the commits with index below
+    /// `floor.commit` (see [`crate::retention`]). Idempotent; never deletes the last commit.
+    fn prune(&self, floor: PruneFloor) -> ConsensusResult<()>;
 }
 
 #[derive(Default)]
@@ -99,6 +103,14 @@ impl Store for MemStore {
             .map(|c| Commit::from_bytes(c))
             .transpose()
     }
+    fn prune(&self, floor: PruneFloor) -> ConsensusResult<()> {
+        let mut g = self.lock()?;
+        g.blocks.retain(|r, _| r.round >= floor.round);
+        let last = g.commits.keys().next_back().copied();
+        g.commits
+            .retain(|i, _| *i >= floor.commit || Some(*i) == last);
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -140,9 +152,23 @@ mod tests {
         assert_eq!(got[0].as_ref().unwrap().reference(), leader);
         store.write(StoreBatch::default()).unwrap();
         assert_eq!(store.read_last_commit().unwrap(), Some(c2.clone()));
-        assert_eq!(store.scan_commits_from(2).unwrap(), vec![c2]);
+        assert_eq!(store.scan_commits_from(2).unwrap(), vec![c2.clone()]);
         assert_eq!(store.scan_commits_from(1).unwrap().len(), 2);
         let empty = MemStore::new();
         assert_eq!(empty.read_blocks(&[missing]).unwrap(), vec![None]);
+
+        store
+            .prune(PruneFloor {
+                round: 3,
+                commit: 10,
+            })
+            .unwrap();
+        let kept = store.scan_blocks_from_round(0).unwrap();
+        assert_eq!(kept.len(), 4);
+        assert!(kept.iter().all(|b| b.round() == 3));
+        assert_eq!(store.read_blocks(&[leader]).unwrap(), vec![None]);
+        // The last commit survives any floor: recovery starts from it.
+        assert_eq!(store.scan_commits_from(0).unwrap(), vec![c2.clone()]);
+        assert_eq!(store.read_last_commit().unwrap(), Some(c2));
     }
 }

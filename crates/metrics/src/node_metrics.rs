@@ -42,6 +42,8 @@ pub struct NodeMetrics {
     pub consensus_leaders_swapped_out: IntGauge,
     /// Highest EVM block whose hash validators holding a quorum of the stake signed alike.
     pub executed_agreement_height: IntGauge,
+    /// Blocks of rounds below this one were deleted from the consensus store (retention).
+    pub consensus_pruned_round: IntGauge,
     /// Seconds from a commit's consensus timestamp (its leader block's) to its executed block,
     /// by this machine's clock.
     pub commit_latency_seconds: Histogram,
@@ -152,6 +154,10 @@ impl NodeMetrics {
             executed_agreement_height: gauge(
                 "executed_agreement_height",
                 "Highest EVM block whose hash a quorum of validators signed alike",
+            ),
+            consensus_pruned_round: gauge(
+                "consensus_pruned_round",
+                "Blocks of rounds below this one were deleted from the consensus store",
             ),
             registry,
         }

@@ -1,7 +1,8 @@
-//! The validator-to-validator exchanges beside blocks: amnesia recovery (asking peers for this
-//! validator's last block before proposing) and executed-result votes.
+//! The validator-to-validator exchanges beside blocks — amnesia recovery (asking peers for this
+//! validator's last block before proposing) and executed-result votes — and what the
+//! application reports back: executed EVM blocks and handled commits.
 
-use fastevm_consensus::{AuthorityIndex, SignedBlock};
+use fastevm_consensus::{AuthorityIndex, ConsumerProgress, SignedBlock};
 
 use super::{Destination, Outputs, ValidatorLogic};
 use crate::error::{NodeError, NodeResult};
@@ -27,6 +28,13 @@ impl ValidatorLogic {
         ));
         self.count_vote(&vote)?;
         Ok(out)
+    }
+
+    /// The consumer (the consensus bridge) has handled every commit up to `progress.commit`:
+    /// the store may delete them once they leave the retention window
+    /// ([`fastevm_consensus::retention`]).
+    pub fn on_commit_handled(&mut self, progress: ConsumerProgress) {
+        self.core.set_consumer_progress(progress);
     }
 
     /// The highest EVM block height whose hash validators holding a quorum of the stake signed

@@ -243,6 +243,12 @@ impl Store for CountingStore {
     ) -> fastevm_consensus::ConsensusResult<Option<fastevm_consensus::Commit>> {
         self.inner.read_last_commit()
     }
+    fn prune(
+        &self,
+        floor: fastevm_consensus::PruneFloor,
+    ) -> fastevm_consensus::ConsensusResult<()> {
+        self.inner.prune(floor)
+    }
 }
 
 #[test]
