@@ -24,7 +24,7 @@ use fastevm::{
     dev_genesis::DEV_CHAIN_ID,
     test_utils::{indexed_signer, sign_eip1559, TxFees},
 };
-use fastevm_engine_rpc::EngineApiClient;
+use fastevm_engine_api::EngineApiClient;
 use std::time::Duration;
 
 const SENDERS: u64 = 1_000;

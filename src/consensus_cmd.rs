@@ -8,11 +8,11 @@ use crate::{
 };
 use anyhow::{bail, Context};
 use clap::Args;
-use fastevm_consensus_bridge::{ConsensusBridge, PayloadRules, RetryPolicy, RpcExecutionClient};
+use fastevm_consensus_bridge::{ConsensusBridge, PayloadRules, RetryPolicy};
 use fastevm_consensus_node::{
     generate_local_committee, CommitteeFile, NodeConfigFile, ValidatorNode,
 };
-use fastevm_engine_rpc::{engine_http_client, JwtSecret};
+use fastevm_engine_api::{engine_http_client, JwtSecret, RpcExecutionClient};
 use fastevm_metrics::NodeMetrics;
 use std::{path::PathBuf, time::Duration};
 

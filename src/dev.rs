@@ -13,11 +13,12 @@ use crate::{
 use anyhow::{bail, Context};
 use clap::Args;
 use fastevm_consensus::{CoreParams, Round};
-use fastevm_consensus_bridge::{ConsensusBridge, InProcessClient, PayloadRules, RetryPolicy};
+use fastevm_consensus_bridge::{ConsensusBridge, PayloadRules, RetryPolicy};
 use fastevm_consensus_node::{
     generate_local_committee, AcceptedTransactionsHook, CommitteeFile, NodeConfigFile, NodeHandle,
     ValidatorNode,
 };
+use fastevm_engine_rpc::InProcessClient;
 use fastevm_executor::SenderCache;
 use fastevm_metrics::NodeMetrics;
 use fastevm_rpc::{RpcServerConfig, UnlockedAccounts};

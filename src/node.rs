@@ -9,7 +9,8 @@ use crate::{
 use anyhow::Context;
 use clap::Args;
 use fastevm_engine::Engine;
-use fastevm_engine_rpc::{start_auth_server, AuthEth, AuthEthApiServer, EngineRpc, JwtSecret};
+use fastevm_engine_api::{AuthEthApiServer, JwtSecret};
+use fastevm_engine_rpc::{start_auth_server, AuthEth, EngineRpc};
 use fastevm_executor::{init_genesis, parse_genesis, Blockchain, ChainSpec};
 use fastevm_metrics::NodeMetrics;
 use fastevm_rpc::{RpcServerConfig, UnlockedAccounts};

@@ -20,10 +20,10 @@ use fastevm_blobs::{
     BlobSidecar,
 };
 use fastevm_engine::Engine;
-use fastevm_engine_rpc::{
-    engine_http_client, start_auth_server, EngineApiClient, EngineHttpClient, EngineRpc,
-    FastPayloadAttributes, JwtSecret, DEFAULT_AUTH_MAX_CONNECTIONS,
+use fastevm_engine_api::{
+    engine_http_client, EngineApiClient, EngineHttpClient, FastPayloadAttributes, JwtSecret,
 };
+use fastevm_engine_rpc::{start_auth_server, EngineRpc, DEFAULT_AUTH_MAX_CONNECTIONS};
 use fastevm_executor::{init_genesis, Blockchain, ChainSpec};
 use fastevm_rpc::HeadState;
 use fastevm_storage::{ChainStore, StoreOptions};

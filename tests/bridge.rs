@@ -17,10 +17,13 @@ use fastevm_consensus::{
     types::{Block, SignedBlock, Transaction, VerifiedBlock},
 };
 use fastevm_consensus_bridge::{
-    decode_commit_marker, BridgeError, BuiltBlock, CommitOutcome, ConsensusBridge, ExecutionClient,
-    HeadInfo, InProcessClient, PayloadRules, RetryPolicy,
+    decode_commit_marker, BridgeError, CommitOutcome, ConsensusBridge, PayloadRules, RetryPolicy,
 };
-use fastevm_engine::{Engine, PayloadRequest};
+use fastevm_engine::Engine;
+use fastevm_engine_api::{
+    BuiltBlock, EngineClientError, ExecutionClient, HeadInfo, PayloadRequest, RpcExecutionClient,
+};
+use fastevm_engine_rpc::InProcessClient;
 use fastevm_executor::{init_genesis, Blockchain, ChainSpec};
 use fastevm_storage::{ChainStore, StoreOptions};
 use std::{
@@ -239,17 +242,17 @@ struct FaultyClient {
 }
 
 impl FaultyClient {
-    fn fail(&self) -> Result<(), BridgeError> {
+    fn fail(&self) -> Result<(), EngineClientError> {
         if self.unreachable_calls.load(Ordering::SeqCst) > 0 {
             self.unreachable_calls.fetch_sub(1, Ordering::SeqCst);
-            return Err(BridgeError::Unreachable("connection refused".into()));
+            return Err(EngineClientError::Unreachable("connection refused".into()));
         }
         Ok(())
     }
 }
 
 impl ExecutionClient for FaultyClient {
-    async fn head(&self) -> Result<HeadInfo, BridgeError> {
+    async fn head(&self) -> Result<HeadInfo, EngineClientError> {
         self.fail()?;
         self.inner.head().await
     }
@@ -257,15 +260,15 @@ impl ExecutionClient for FaultyClient {
         &self,
         state: ForkchoiceState,
         request: Option<PayloadRequest>,
-    ) -> Result<ForkchoiceUpdated, BridgeError> {
+    ) -> Result<ForkchoiceUpdated, EngineClientError> {
         self.fail()?;
         self.inner.forkchoice_updated(state, request).await
     }
-    async fn get_payload(&self, id: PayloadId) -> Result<BuiltBlock, BridgeError> {
+    async fn get_payload(&self, id: PayloadId) -> Result<BuiltBlock, EngineClientError> {
         self.fail()?;
         self.inner.get_payload(id).await
     }
-    async fn new_payload(&self, block: &BuiltBlock) -> Result<PayloadStatus, BridgeError> {
+    async fn new_payload(&self, block: &BuiltBlock) -> Result<PayloadStatus, EngineClientError> {
         self.fail()?;
         if self.invalid_new_payload {
             return Ok(PayloadStatus::new(
@@ -348,8 +351,8 @@ async fn bridge_over_jwt_rpc_matches_the_in_process_node() {
         Some(chain),
     );
     let secret =
-        fastevm_engine_rpc::JwtSecret::load_or_generate(&dir.path().join("jwt.hex")).unwrap();
-    let remote = fastevm_consensus_bridge::RpcExecutionClient::new(
+        fastevm_engine_api::JwtSecret::load_or_generate(&dir.path().join("jwt.hex")).unwrap();
+    let remote = RpcExecutionClient::new(
         &format!("http://{}", node.authrpc),
         secret,
         Duration::from_secs(30),
@@ -437,20 +440,20 @@ impl RestartingClient {
 }
 
 impl ExecutionClient for RestartingClient {
-    async fn head(&self) -> Result<HeadInfo, BridgeError> {
+    async fn head(&self) -> Result<HeadInfo, EngineClientError> {
         self.node().head().await
     }
     async fn forkchoice_updated(
         &self,
         state: ForkchoiceState,
         request: Option<PayloadRequest>,
-    ) -> Result<ForkchoiceUpdated, BridgeError> {
+    ) -> Result<ForkchoiceUpdated, EngineClientError> {
         self.node().forkchoice_updated(state, request).await
     }
-    async fn get_payload(&self, id: PayloadId) -> Result<BuiltBlock, BridgeError> {
+    async fn get_payload(&self, id: PayloadId) -> Result<BuiltBlock, EngineClientError> {
         self.node().get_payload(id).await
     }
-    async fn new_payload(&self, block: &BuiltBlock) -> Result<PayloadStatus, BridgeError> {
+    async fn new_payload(&self, block: &BuiltBlock) -> Result<PayloadStatus, EngineClientError> {
         self.node().new_payload(block).await
     }
 }

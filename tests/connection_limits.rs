@@ -4,7 +4,7 @@
 //! flight; HTTP requests over it get 429).
 
 use fastevm::test_utils::{spawn_node_with, NodeProcess};
-use fastevm_engine_rpc::{engine_http_client, EngineApiClient, JwtSecret};
+use fastevm_engine_api::{engine_http_client, EngineApiClient, JwtSecret};
 use futures::future::join_all;
 use jsonrpsee::{
     core::client::ClientT,

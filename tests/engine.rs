@@ -9,7 +9,8 @@ use fastevm::{
     dev_genesis::{dev_genesis, dev_signers, DEV_CHAIN_ID},
     test_utils::{payload_attributes, sign_eip1559, TxFees},
 };
-use fastevm_engine::{Engine, EngineError, PayloadRequest};
+use fastevm_engine::{Engine, EngineError};
+use fastevm_engine_api::PayloadRequest;
 use fastevm_executor::{init_genesis, Blockchain, ChainSpec};
 use fastevm_storage::{ChainStore, StoreOptions};
 use std::{path::Path, sync::Arc};

@@ -14,10 +14,11 @@ use fastevm::{
     test_utils::{payload_attributes, sign_eip1559, TxFees},
 };
 use fastevm_engine::Engine;
-use fastevm_engine_rpc::{
-    engine_http_client, start_auth_server, ClientVersionV1, EngineApiClient, EngineHttpClient,
-    EngineRpc, FastPayloadAttributes, JwtSecret, DEFAULT_AUTH_MAX_CONNECTIONS,
+use fastevm_engine_api::{
+    engine_http_client, ClientVersionV1, EngineApiClient, EngineHttpClient, FastPayloadAttributes,
+    JwtSecret,
 };
+use fastevm_engine_rpc::{start_auth_server, EngineRpc, DEFAULT_AUTH_MAX_CONNECTIONS};
 use fastevm_executor::{init_genesis, Blockchain, ChainSpec};
 use fastevm_storage::{ChainStore, StoreOptions};
 use jsonrpsee::{core::ClientError, server::ServerHandle};
@@ -328,7 +329,7 @@ async fn methods_enforce_versions_forks_and_error_codes() {
 #[tokio::test]
 async fn malformed_params_are_invalid_params_not_crashes() {
     let n = node().await;
-    let token = || Some(n.secret.encode_token(fastevm_engine_rpc::jwt::unix_now()));
+    let token = || Some(n.secret.encode_token(fastevm_engine_api::jwt::unix_now()));
     let bad_hex = r#"{"jsonrpc":"2.0","id":1,"method":"engine_getPayloadV4","params":["0xzz"]}"#;
     let response = raw_post(n.addr, token(), bad_hex).await;
     assert!(response.contains("-32602"), "{response}");
@@ -380,7 +381,7 @@ async fn requests_without_a_valid_token_get_401_and_run_nothing() {
         n.addr,
         Some(
             n.secret
-                .encode_token(fastevm_engine_rpc::jwt::unix_now() - 120),
+                .encode_token(fastevm_engine_api::jwt::unix_now() - 120),
         ),
         body,
     )
@@ -388,14 +389,14 @@ async fn requests_without_a_valid_token_get_401_and_run_nothing() {
     assert!(stale.starts_with("HTTP/1.1 401"), "{stale}");
     let wrong = raw_post(
         n.addr,
-        Some(JwtSecret::random().encode_token(fastevm_engine_rpc::jwt::unix_now())),
+        Some(JwtSecret::random().encode_token(fastevm_engine_api::jwt::unix_now())),
         body,
     )
     .await;
     assert!(wrong.starts_with("HTTP/1.1 401"), "{wrong}");
     let ok = raw_post(
         n.addr,
-        Some(n.secret.encode_token(fastevm_engine_rpc::jwt::unix_now())),
+        Some(n.secret.encode_token(fastevm_engine_api::jwt::unix_now())),
         body,
     )
     .await;
@@ -521,7 +522,7 @@ async fn v2_methods_run_a_chain_across_shanghai_and_replay_on_a_fresh_node() {
     assert_eq!(code_of(err), -32602);
 
     // The JSON a consensus client sees: getPayloadV2's envelope and newPayloadV2's status.
-    let token = || Some(n.secret.encode_token(fastevm_engine_rpc::jwt::unix_now()));
+    let token = || Some(n.secret.encode_token(fastevm_engine_api::jwt::unix_now()));
     let updated = c
         .forkchoice_updated_v2(fcs(tip), Some(attributes_v2(3, Some(vec![]), vec![])))
         .await

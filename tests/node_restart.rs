@@ -7,7 +7,7 @@
 use alloy_primitives::{B256, U64};
 use alloy_rpc_types_engine::{ForkchoiceState, PayloadStatusEnum};
 use fastevm::test_utils::{payload_attributes, spawn_node_with};
-use fastevm_engine_rpc::{
+use fastevm_engine_api::{
     engine_http_client, EngineApiClient, EngineHttpClient, FastPayloadAttributes, JwtSecret,
 };
 use fastevm_storage::{ChainStore, StoreOptions};

@@ -10,7 +10,7 @@ use fastevm::{
     execution::{start_execution, ExecutionOptions},
     test_utils::{payload_attributes, sign_eip1559, TxFees},
 };
-use fastevm_engine::PayloadRequest;
+use fastevm_engine_api::PayloadRequest;
 use fastevm_executor::{init_genesis, Blockchain, ChainSpec};
 use fastevm_rpc::HeadState;
 use fastevm_storage::{ChainStore, StoreOptions};

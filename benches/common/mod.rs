@@ -10,10 +10,10 @@ use alloy_rpc_types_engine::{
 };
 use fastevm::{dev_genesis::dev_genesis, test_utils::indexed_signer};
 use fastevm_engine::Engine;
-use fastevm_engine_rpc::{
-    engine_http_client, start_auth_server, EngineApiClient, EngineHttpClient, EngineRpc,
-    FastPayloadAttributes, JwtSecret, DEFAULT_AUTH_MAX_CONNECTIONS,
+use fastevm_engine_api::{
+    engine_http_client, EngineApiClient, EngineHttpClient, FastPayloadAttributes, JwtSecret,
 };
+use fastevm_engine_rpc::{start_auth_server, EngineRpc, DEFAULT_AUTH_MAX_CONNECTIONS};
 use fastevm_executor::{init_genesis, Blockchain, ChainSpec};
 use fastevm_storage::{ChainStore, StoreOptions};
 use std::{

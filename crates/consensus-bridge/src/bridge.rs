@@ -3,13 +3,13 @@
 
 use crate::{
     commit_payload::{makes_block, payload_request, ParentBlock, PayloadRules},
-    execution_client::{ExecutionClient, HeadInfo},
     progress::decode_commit_marker,
     BridgeError,
 };
 use alloy_primitives::B256;
 use alloy_rpc_types_engine::{ForkchoiceState, PayloadStatusEnum};
 use fastevm_consensus::commit::CommittedSubDag;
+use fastevm_engine_api::{EngineClientError, ExecutionClient, HeadInfo};
 use std::{collections::VecDeque, future::Future, time::Duration};
 
 /// How transient failures (execution node unreachable) are retried.
@@ -324,7 +324,7 @@ fn fcs(hash: B256) -> ForkchoiceState {
 async fn with_retry<T, F, Fut>(policy: RetryPolicy, mut call: F) -> Result<T, BridgeError>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, BridgeError>>,
+    Fut: Future<Output = Result<T, EngineClientError>>,
 {
     let mut backoff = policy.initial_backoff;
     let mut attempt = 0;
@@ -336,7 +336,7 @@ where
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(policy.max_backoff);
             }
-            other => return other,
+            other => return other.map_err(BridgeError::from),
         }
     }
 }

@@ -4,7 +4,7 @@ use crate::progress::encode_commit_marker;
 use alloy_primitives::{keccak256, Address, Bytes, B256};
 use alloy_rpc_types_engine::PayloadAttributes;
 use fastevm_consensus::{commit::CommittedSubDag, Committee, PublicKey};
-use fastevm_engine::PayloadRequest;
+use fastevm_engine_api::PayloadRequest;
 use std::collections::HashSet;
 
 /// What the bridge knows of the block a commit builds on.

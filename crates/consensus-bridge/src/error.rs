@@ -1,6 +1,7 @@
 //! Errors of the consensus bridge.
 
 use alloy_primitives::B256;
+use fastevm_engine_api::EngineClientError;
 
 /// Why the bridge could not turn a commit into a block.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +60,17 @@ pub enum BridgeError {
         /// The commit index received.
         got: u64,
     },
+}
+
+impl From<EngineClientError> for BridgeError {
+    fn from(e: EngineClientError) -> Self {
+        match e {
+            EngineClientError::Unreachable(reason) => BridgeError::Unreachable(reason),
+            EngineClientError::Refused { method, reason } => {
+                BridgeError::Refused { method, reason }
+            }
+        }
+    }
 }
 
 impl BridgeError {

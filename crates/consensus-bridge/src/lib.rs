@@ -8,16 +8,16 @@
 //! checks, and resumption from the commit index recorded in the execution head.
 //!
 //! What it is not: it neither runs consensus nor executes blocks; it is the glue between the
-//! `fastevm-consensus` commit stream and an execution node.
+//! `fastevm-consensus` commit stream and an execution node, which it reaches only through a
+//! `fastevm_engine_api::ExecutionClient` (over JSON-RPC, or in process): it depends on no
+//! execution crate.
 
 #![warn(missing_docs)]
 
 mod bridge;
 mod commit_payload;
 mod error;
-mod execution_client;
 mod progress;
-mod rpc_client;
 
 pub use bridge::{CommitEvent, CommitOutcome, ConsensusBridge, RetryPolicy};
 pub use commit_payload::{
@@ -25,6 +25,39 @@ pub use commit_payload::{
     ParentBlock, PayloadRules,
 };
 pub use error::BridgeError;
-pub use execution_client::{BuiltBlock, ExecutionClient, HeadInfo, InProcessClient};
 pub use progress::{decode_commit_marker, encode_commit_marker, COMMIT_MARKER_PREFIX};
-pub use rpc_client::RpcExecutionClient;
+
+#[cfg(test)]
+mod layering_tests {
+    /// The `fastevm-*` crates a manifest depends on (normal dependencies).
+    fn fastevm_dependencies(manifest: &str) -> Vec<String> {
+        let section = manifest
+            .split("[dependencies]")
+            .nth(1)
+            .unwrap_or_default()
+            .split("\n[")
+            .next()
+            .unwrap_or_default();
+        section
+            .lines()
+            .filter_map(|line| line.split(['.', ' ', '=']).next())
+            .filter(|name| name.starts_with("fastevm-"))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The bridge reaches its execution node through the Engine API only: it depends on the
+    /// consensus core and the Engine API crate, and the Engine API crate on no FastEVM crate.
+    #[test]
+    fn the_bridge_depends_on_no_execution_crate() {
+        let bridge = include_str!("../Cargo.toml");
+        assert_eq!(
+            fastevm_dependencies(bridge),
+            ["fastevm-consensus", "fastevm-engine-api"]
+        );
+        let api = include_str!("../../engine-api/Cargo.toml");
+        assert!(fastevm_dependencies(api).is_empty(), "{api}");
+        let consensus = include_str!("../../consensus/Cargo.toml");
+        assert!(fastevm_dependencies(consensus).is_empty(), "{consensus}");
+    }
+}

@@ -6,26 +6,9 @@ use alloy_eips::BlockNumberOrTag;
 use alloy_primitives::{B256, U256, U64};
 use alloy_rpc_types_eth::{Block, BlockTransactions, Header};
 use fastevm_engine::Engine;
-use jsonrpsee::{core::RpcResult, proc_macros::rpc, types::ErrorObjectOwned};
+use fastevm_engine_api::AuthEthApiServer;
+use jsonrpsee::{core::RpcResult, types::ErrorObjectOwned};
 use std::sync::Arc;
-
-/// `eth_*` on the Engine API port.
-#[rpc(server, client, namespace = "eth")]
-pub trait AuthEthApi {
-    /// `eth_chainId`.
-    #[method(name = "chainId")]
-    fn chain_id(&self) -> RpcResult<U64>;
-    /// `eth_blockNumber`.
-    #[method(name = "blockNumber")]
-    fn block_number(&self) -> RpcResult<U64>;
-    /// `eth_getBlockByNumber` (transaction hashes only).
-    #[method(name = "getBlockByNumber")]
-    fn block_by_number(
-        &self,
-        number: BlockNumberOrTag,
-        full: bool,
-    ) -> RpcResult<Option<Block<B256>>>;
-}
 
 /// Serves [`AuthEthApiServer`] from the engine's store.
 #[derive(Debug, Clone)]

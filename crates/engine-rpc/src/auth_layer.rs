@@ -1,7 +1,7 @@
 //! Tower middleware that refuses any HTTP or WebSocket-upgrade request to the Engine API without
 //! a valid JWT (HTTP 401, the JSON-RPC method never runs).
 
-use crate::jwt::{JwtError, JwtSecret};
+use fastevm_engine_api::jwt::{unix_now, JwtError, JwtSecret};
 use jsonrpsee::{
     core::BoxError,
     server::{HttpBody, HttpRequest, HttpResponse},
@@ -33,7 +33,7 @@ impl std::fmt::Debug for JwtAuthLayer {
 impl JwtAuthLayer {
     /// Checks tokens against `secret` with the system clock.
     pub fn new(secret: JwtSecret) -> Self {
-        Self::with_clock(secret, Arc::new(crate::jwt::unix_now))
+        Self::with_clock(secret, Arc::new(unix_now))
     }
 
     /// Checks tokens against `secret` with `clock`.

@@ -1,11 +1,6 @@
 //! The Engine API server: version and fork checks per method, then the engine.
 
-use crate::{
-    api::{ClientVersionV1, EngineApiServer, CAPABILITIES},
-    attributes::FastPayloadAttributes,
-    blobs,
-    error::EngineRpcError,
-};
+use crate::{blobs, error::EngineRpcError};
 use alloy_consensus::{Block, TxEnvelope};
 use alloy_eips::eip7685::{Requests, RequestsOrHash};
 use alloy_primitives::{B256, U64};
@@ -18,6 +13,7 @@ use alloy_rpc_types_engine::{
     PraguePayloadFields,
 };
 use fastevm_engine::{BuiltPayload, Engine};
+use fastevm_engine_api::{ClientVersionV1, EngineApiServer, FastPayloadAttributes, CAPABILITIES};
 use fastevm_metrics::NodeMetrics;
 use jsonrpsee::core::{async_trait, RpcResult};
 use std::sync::Arc;

@@ -1,22 +1,12 @@
-//! Engine API error codes (execution-apis `common.md`) and their JSON-RPC error objects.
+//! The errors Engine API methods answer with, as JSON-RPC error objects with the execution-apis
+//! codes (defined in `fastevm-engine-api`).
 
 use fastevm_engine::EngineError;
+use fastevm_engine_api::{
+    INTERNAL_ERROR, INVALID_FORKCHOICE_STATE, INVALID_PARAMS, INVALID_PAYLOAD_ATTRIBUTES,
+    TOO_LARGE_REQUEST, UNKNOWN_PAYLOAD, UNSUPPORTED_FORK,
+};
 use jsonrpsee::types::ErrorObjectOwned;
-
-/// -32602
-pub const INVALID_PARAMS: i32 = -32602;
-/// -32603
-pub const INTERNAL_ERROR: i32 = -32603;
-/// -38001
-pub const UNKNOWN_PAYLOAD: i32 = -38001;
-/// -38002
-pub const INVALID_FORKCHOICE_STATE: i32 = -38002;
-/// -38003
-pub const INVALID_PAYLOAD_ATTRIBUTES: i32 = -38003;
-/// -38004
-pub const TOO_LARGE_REQUEST: i32 = -38004;
-/// -38005
-pub const UNSUPPORTED_FORK: i32 = -38005;
 
 /// Errors an Engine API method answers with.
 #[derive(Debug, thiserror::Error)]

@@ -1,14 +1,12 @@
 //! Starting the authenticated Engine API server.
 
-use crate::{api::EngineApiServer, auth_layer::JwtAuthLayer, jwt::JwtSecret, EngineRpc};
+use crate::{auth_layer::JwtAuthLayer, EngineRpc};
+use fastevm_engine_api::{EngineApiServer, JwtSecret, MAX_REQUEST_BYTES};
 use jsonrpsee::{
     server::{ServerBuilder, ServerConfig, ServerHandle},
     RpcModule,
 };
 use std::net::SocketAddr;
-
-/// Largest request body the Engine API accepts (payloads with many transactions).
-pub const MAX_REQUEST_BYTES: u32 = 128 * 1024 * 1024;
 
 /// Default limit of simultaneous Engine API connections (`--authrpc.max-connections`).
 pub const DEFAULT_AUTH_MAX_CONNECTIONS: u32 = 1024;

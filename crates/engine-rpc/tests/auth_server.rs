@@ -2,7 +2,8 @@
 //! fresh token get HTTP 401 and never reach the method; valid tokens (raw HTTP, WebSocket and the
 //! signing client) do.
 
-use fastevm_engine_rpc::{engine_http_client, Clock, JwtAuthLayer, JwtSecret};
+use fastevm_engine_api::{engine_http_client, JwtSecret};
+use fastevm_engine_rpc::{Clock, JwtAuthLayer};
 use jsonrpsee::{
     core::client::ClientT,
     rpc_params,

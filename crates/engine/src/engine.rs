@@ -5,7 +5,7 @@ use crate::blob_sidecars::forced_blob_sidecar;
 use crate::{
     actor::EngineThread,
     bad_blocks::{BadBlock, BadBlocks},
-    payload::{block_value, decode_ordered_transactions, BuiltPayload, PayloadRequest},
+    payload::{block_value, decode_ordered_transactions, BuiltPayload},
     EngineError,
 };
 use alloy_consensus::{Block, Transaction, TxEnvelope};
@@ -19,6 +19,7 @@ use alloy_rpc_types_engine::{
     PayloadStatusEnum,
 };
 use fastevm_blobs::BlobSidecar;
+use fastevm_engine_api::PayloadRequest;
 use fastevm_executor::{
     header_validation::expected_base_fee, BlockAttributes, Blockchain, ExecutionTimings,
     ExecutorError,

@@ -28,5 +28,5 @@ pub use engine::{ChainBlock, Engine, TransactionSource, MAX_PAYLOAD_BODIES};
 pub use error::EngineError;
 pub use payload::{
     block_value, decode_ordered_transactions, BuiltPayload, DroppedEntries, ForcedSidecars,
-    PayloadRequest, RecoveredTransactions,
+    RecoveredTransactions,
 };

@@ -66,8 +66,8 @@ pub fn engine_http_client(
 ) -> Result<EngineHttpClient, jsonrpsee::core::ClientError> {
     HttpClientBuilder::default()
         .request_timeout(timeout)
-        .max_request_size(crate::MAX_REQUEST_BYTES)
-        .max_response_size(crate::MAX_REQUEST_BYTES)
+        .max_request_size(crate::error_codes::MAX_REQUEST_BYTES)
+        .max_response_size(crate::error_codes::MAX_REQUEST_BYTES)
         .set_rpc_middleware(jsonrpsee::core::middleware::RpcServiceBuilder::new())
         .set_http_middleware(tower::ServiceBuilder::new().layer(JwtClientLayer { secret }))
         .build(url)

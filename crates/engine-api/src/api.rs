@@ -1,8 +1,10 @@
-//! The `engine_*` JSON-RPC methods (execution-apis `src/engine`), as a jsonrpsee trait: the
-//! server is [`crate::EngineRpc`], the generated `EngineApiClient` is used by tests and tools.
+//! The `engine_*` JSON-RPC methods (execution-apis `src/engine`) and the `eth_*` methods served
+//! beside them on the authenticated port, as jsonrpsee traits: `fastevm-engine-rpc` implements
+//! the server halves; the generated `EngineApiClient` and `AuthEthApiClient` are used by the
+//! consensus bridge, tests and tools.
 
 use crate::attributes::FastPayloadAttributes;
-use alloy_eips::eip7685::Requests;
+use alloy_eips::{eip7685::Requests, BlockNumberOrTag};
 use alloy_primitives::{B256, U64};
 use alloy_rpc_types_engine::{
     BlobAndProofV1, BlobAndProofV2, ExecutionPayloadBodyV1, ExecutionPayloadEnvelopeV2,
@@ -10,6 +12,7 @@ use alloy_rpc_types_engine::{
     ExecutionPayloadInputV2, ExecutionPayloadV1, ExecutionPayloadV3, ForkchoiceState,
     ForkchoiceUpdated, PayloadId, PayloadStatus,
 };
+use alloy_rpc_types_eth::Block;
 use jsonrpsee::{core::RpcResult, proc_macros::rpc};
 use serde::{Deserialize, Serialize};
 
@@ -152,3 +155,21 @@ pub const CAPABILITIES: &[&str] = &[
     "engine_getBlobsV3",
     "engine_getClientVersionV1",
 ];
+
+/// `eth_*` on the Engine API port.
+#[rpc(server, client, namespace = "eth")]
+pub trait AuthEthApi {
+    /// `eth_chainId`.
+    #[method(name = "chainId")]
+    fn chain_id(&self) -> RpcResult<U64>;
+    /// `eth_blockNumber`.
+    #[method(name = "blockNumber")]
+    fn block_number(&self) -> RpcResult<U64>;
+    /// `eth_getBlockByNumber` (transaction hashes only).
+    #[method(name = "getBlockByNumber")]
+    fn block_by_number(
+        &self,
+        number: BlockNumberOrTag,
+        full: bool,
+    ) -> RpcResult<Option<Block<B256>>>;
+}

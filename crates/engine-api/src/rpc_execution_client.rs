@@ -1,10 +1,11 @@
-//! The bridge's execution client over the authenticated Engine API (JSON-RPC + JWT), for an
+//! The consensus bridge's execution client over the authenticated Engine API (JSON-RPC + JWT), for an
 //! execution node in another process: `engine_forkchoiceUpdatedV3`, `engine_getPayloadV4` (V5
 //! from Osaka), `engine_newPayloadV4`, and `eth_getBlockByNumber` on the same port for the head.
 
 use crate::{
-    execution_client::{BuiltBlock, ExecutionClient, HeadInfo},
-    BridgeError,
+    engine_http_client, AuthEthApiClient, BuiltBlock, EngineApiClient, EngineClientError,
+    EngineHttpClient, ExecutionClient, FastPayloadAttributes, HeadInfo, JwtSecret, PayloadRequest,
+    UNSUPPORTED_FORK,
 };
 use alloy_consensus::{Block, Transaction, TxEnvelope};
 use alloy_eips::eip2718::Decodable2718;
@@ -13,11 +14,6 @@ use alloy_primitives::B256;
 use alloy_rpc_types_engine::{
     CancunPayloadFields, ExecutionPayload, ExecutionPayloadSidecar, ExecutionPayloadV3,
     ForkchoiceState, ForkchoiceUpdated, PayloadId, PayloadStatus, PraguePayloadFields,
-};
-use fastevm_engine::PayloadRequest;
-use fastevm_engine_rpc::{
-    engine_http_client, AuthEthApiClient, EngineApiClient, EngineHttpClient, FastPayloadAttributes,
-    JwtSecret, UNSUPPORTED_FORK,
 };
 use jsonrpsee::core::ClientError;
 use parking_lot::Mutex;
@@ -35,9 +31,9 @@ pub struct RpcExecutionClient {
 
 impl RpcExecutionClient {
     /// Connects to `url` (e.g. `http://127.0.0.1:8551`) with the node's JWT secret.
-    pub fn new(url: &str, secret: JwtSecret, timeout: Duration) -> Result<Self, BridgeError> {
+    pub fn new(url: &str, secret: JwtSecret, timeout: Duration) -> Result<Self, EngineClientError> {
         let client = engine_http_client(url, secret, timeout)
-            .map_err(|e| BridgeError::Unreachable(e.to_string()))?;
+            .map_err(|e| EngineClientError::Unreachable(e.to_string()))?;
         Ok(Self {
             client,
             beacon_roots: Mutex::new(VecDeque::new()),
@@ -45,24 +41,24 @@ impl RpcExecutionClient {
     }
 }
 
-fn map_err(method: &'static str) -> impl Fn(ClientError) -> BridgeError {
+fn map_err(method: &'static str) -> impl Fn(ClientError) -> EngineClientError {
     move |e| match e {
-        ClientError::Call(obj) => BridgeError::Refused {
+        ClientError::Call(obj) => EngineClientError::Refused {
             method,
             reason: format!("{} ({})", obj.message(), obj.code()),
         },
-        other => BridgeError::Unreachable(format!("{method}: {other}")),
+        other => EngineClientError::Unreachable(format!("{method}: {other}")),
     }
 }
 
 impl ExecutionClient for RpcExecutionClient {
-    async fn head(&self) -> Result<HeadInfo, BridgeError> {
+    async fn head(&self) -> Result<HeadInfo, EngineClientError> {
         let block = self
             .client
             .block_by_number(BlockNumberOrTag::Latest, false)
             .await
             .map_err(map_err("eth_getBlockByNumber"))?
-            .ok_or_else(|| BridgeError::Refused {
+            .ok_or_else(|| EngineClientError::Refused {
                 method: "eth_getBlockByNumber",
                 reason: "no head block".into(),
             })?;
@@ -78,7 +74,7 @@ impl ExecutionClient for RpcExecutionClient {
         &self,
         state: ForkchoiceState,
         request: Option<PayloadRequest>,
-    ) -> Result<ForkchoiceUpdated, BridgeError> {
+    ) -> Result<ForkchoiceUpdated, EngineClientError> {
         let beacon_root = request
             .as_ref()
             .and_then(|r| r.attributes.parent_beacon_block_root);
@@ -100,7 +96,7 @@ impl ExecutionClient for RpcExecutionClient {
         Ok(updated)
     }
 
-    async fn get_payload(&self, id: PayloadId) -> Result<BuiltBlock, BridgeError> {
+    async fn get_payload(&self, id: PayloadId) -> Result<BuiltBlock, EngineClientError> {
         let (payload, requests) = match self.client.get_payload_v4(id).await {
             Ok(envelope) => (
                 envelope.envelope_inner.execution_payload,
@@ -123,7 +119,7 @@ impl ExecutionClient for RpcExecutionClient {
             .iter()
             .find(|(k, _)| *k == id)
             .map(|(_, r)| *r);
-        let beacon_root = known.ok_or_else(|| BridgeError::Refused {
+        let beacon_root = known.ok_or_else(|| EngineClientError::Refused {
             method: "engine_getPayloadV4",
             reason: format!("payload {id} was not requested through this client"),
         })?;
@@ -142,7 +138,7 @@ impl ExecutionClient for RpcExecutionClient {
         );
         let block: Block<TxEnvelope> = ExecutionPayload::V3(payload)
             .try_into_block_with_sidecar(&sidecar)
-            .map_err(|e| BridgeError::Refused {
+            .map_err(|e| EngineClientError::Refused {
                 method: "engine_getPayloadV4",
                 reason: format!("undecodable payload: {e}"),
             })?;
@@ -153,7 +149,7 @@ impl ExecutionClient for RpcExecutionClient {
         })
     }
 
-    async fn new_payload(&self, built: &BuiltBlock) -> Result<PayloadStatus, BridgeError> {
+    async fn new_payload(&self, built: &BuiltBlock) -> Result<PayloadStatus, EngineClientError> {
         let payload = ExecutionPayloadV3::from_block_unchecked(built.hash, &built.block);
         let versioned_hashes: Vec<B256> = built
             .block

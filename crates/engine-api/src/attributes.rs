@@ -1,10 +1,78 @@
 //! Payload attributes as FastEVM accepts them: the standard Engine API fields plus the extension
-//! fields Optimism's op-node uses (`transactions`, `noTxPool`, `gasLimit`) and `extraData`.
+//! fields Optimism's op-node uses (`transactions`, `noTxPool`, `gasLimit`) and `extraData` — in
+//! wire form ([`FastPayloadAttributes`]) and as the engine takes them ([`PayloadRequest`]), with
+//! the payload id every node derives alike.
 
-use alloy_primitives::Bytes;
-use alloy_rpc_types_engine::PayloadAttributes;
-use fastevm_engine::PayloadRequest;
+use alloy_primitives::{keccak256, Bytes, B256};
+use alloy_rpc_types_engine::{PayloadAttributes, PayloadId};
 use serde::{Deserialize, Serialize};
+
+/// What a `forkchoiceUpdated` with attributes asks for: the standard attributes plus FastEVM's
+/// extension (Optimism op-node's field names): an ordered transaction list, and whether the pool
+/// may add transactions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayloadRequest {
+    /// Standard Engine API attributes.
+    pub attributes: PayloadAttributes,
+    /// Raw EIP-2718 transactions the block must contain in this order (invalid ones are skipped).
+    /// A blob transaction comes in network form, with the sidecar its blobs bundle needs.
+    pub transactions: Option<Vec<Bytes>>,
+    /// When true, nothing is taken from the transaction pool.
+    pub no_tx_pool: bool,
+    /// Gas limit of the block; the parent's when `None`.
+    pub gas_limit: Option<u64>,
+    /// Extra data of the block (at most 32 bytes); empty when `None`. FastEVM's consensus bridge
+    /// records the commit index here.
+    pub extra_data: Option<Bytes>,
+}
+
+impl PayloadRequest {
+    /// The payload id: a hash of the parent and every attribute, so the same request on any node
+    /// gives the same id (and, building deterministically, the same block).
+    pub fn payload_id(&self, parent: &B256) -> PayloadId {
+        let a = &self.attributes;
+        let mut buf = Vec::with_capacity(256);
+        buf.extend_from_slice(parent.as_slice());
+        buf.extend_from_slice(&a.timestamp.to_be_bytes());
+        buf.extend_from_slice(a.prev_randao.as_slice());
+        buf.extend_from_slice(a.suggested_fee_recipient.as_slice());
+        match &a.withdrawals {
+            Some(ws) => {
+                buf.push(1);
+                for w in ws {
+                    buf.extend_from_slice(&w.index.to_be_bytes());
+                    buf.extend_from_slice(&w.validator_index.to_be_bytes());
+                    buf.extend_from_slice(w.address.as_slice());
+                    buf.extend_from_slice(&w.amount.to_be_bytes());
+                }
+            }
+            None => buf.push(0),
+        }
+        match a.parent_beacon_block_root {
+            Some(root) => {
+                buf.push(1);
+                buf.extend_from_slice(root.as_slice());
+            }
+            None => buf.push(0),
+        }
+        match &self.transactions {
+            Some(txs) => {
+                buf.push(1);
+                for tx in txs {
+                    buf.extend_from_slice(keccak256(tx).as_slice());
+                }
+            }
+            None => buf.push(0),
+        }
+        buf.push(self.no_tx_pool as u8);
+        buf.extend_from_slice(&self.gas_limit.unwrap_or_default().to_be_bytes());
+        if let Some(extra) = &self.extra_data {
+            buf.extend_from_slice(extra);
+        }
+        let hash = keccak256(&buf);
+        PayloadId::new(hash[..8].try_into().expect("8 bytes"))
+    }
+}
 
 /// `PayloadAttributesV1–V3` with FastEVM's optional extension fields. Unknown fields are ignored,
 /// as in the standard attributes.
