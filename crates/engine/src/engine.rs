@@ -25,7 +25,7 @@ use fastevm_executor::{
     ExecutorError,
 };
 use fastevm_metrics::NodeMetrics;
-use fastevm_storage::ExecutedBlock;
+use fastevm_storage::{ExecutedBlock, SafeAndFinalized};
 use moka::sync::Cache;
 use parking_lot::{Mutex, RwLock};
 use std::collections::BTreeMap;
@@ -285,11 +285,26 @@ impl Engine {
                 )));
             }
         }
+        let safe = if state.safe_block_hash.is_zero() {
+            store.safe_hash()?.unwrap_or(head)
+        } else {
+            state.safe_block_hash
+        };
+        let finalized = if state.finalized_block_hash.is_zero() {
+            store.finalized_hash()?.unwrap_or(head)
+        } else {
+            state.finalized_block_hash
+        };
+        let pointers = SafeAndFinalized { safe, finalized };
         let current = store.head_hash()?;
         let head_is_canonical_ancestor = head != current && store.is_canonical(&head)?;
         if !head_is_canonical_ancestor && head != current {
-            let (removed, added) =
-                store.set_canonical_head_using(head, &|hash| self.executed.get(hash))?;
+            // The head move and the new safe and finalized blocks: one atomic write.
+            let (removed, added) = store.set_canonical_head_using(
+                head,
+                &|hash| self.executed.get(hash),
+                Some(pointers),
+            )?;
             tracing::info!(%head, number = head_header.number, removed = removed.len(), added = added.len(), "new head");
             if let Err(e) = self.observe_head(head, head_header.number, &added) {
                 // Metrics never fail a head move that has happened.
@@ -307,18 +322,9 @@ impl Engine {
                 };
                 source.on_canonical_change(&known(removed), &known(added));
             }
+        } else {
+            store.set_safe_and_finalized(pointers.safe, pointers.finalized)?;
         }
-        let safe = if state.safe_block_hash.is_zero() {
-            store.safe_hash()?.unwrap_or(head)
-        } else {
-            state.safe_block_hash
-        };
-        let finalized = if state.finalized_block_hash.is_zero() {
-            store.finalized_hash()?.unwrap_or(head)
-        } else {
-            state.finalized_block_hash
-        };
-        store.set_safe_and_finalized(safe, finalized)?;
         let valid = PayloadStatus::new(PayloadStatusEnum::Valid, Some(head));
         let Some(request) = request else {
             return Ok(ForkchoiceUpdated::new(valid));

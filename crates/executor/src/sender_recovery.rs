@@ -128,6 +128,11 @@ impl SenderPrefetcher {
     }
 }
 
+/// Cores this process may use, read once: `available_parallelism` reads cgroup files on every
+/// call (tens of microseconds, more than an empty block's whole recovery).
+static CORES: std::sync::LazyLock<usize> =
+    std::sync::LazyLock::new(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+
 /// The sender of each transaction, in order; `Err` holds why a signature does not recover.
 pub fn recover_senders(transactions: &[TxEnvelope]) -> Vec<Result<Address, String>> {
     let all: Vec<usize> = (0..transactions.len()).collect();
@@ -137,12 +142,10 @@ pub fn recover_senders(transactions: &[TxEnvelope]) -> Vec<Result<Address, Strin
 /// Recovers the senders of `transactions[i]` for each `i` of `indices`, in that order.
 fn recover_indexed(transactions: &[TxEnvelope], indices: &[usize]) -> Vec<Result<Address, String>> {
     let recover = |&i: &usize| transactions[i].recover_signer().map_err(|e| e.to_string());
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    if indices.len() < PARALLEL_THRESHOLD || threads < 2 {
+    if indices.len() < PARALLEL_THRESHOLD || *CORES < 2 {
         return indices.iter().map(recover).collect();
     }
+    let threads = *CORES;
     let chunk = indices.len().div_ceil(threads);
     std::thread::scope(|scope| {
         let handles: Vec<_> = indices

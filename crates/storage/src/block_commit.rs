@@ -5,7 +5,7 @@
 use crate::{
     codec::{block_number_key, encode_account, encode_u256, storage_key, TxLocation},
     persistence::StagedWrites,
-    ChainStore, MetaKey, StateDiff, StorageError, Table,
+    ChainStore, MetaKey, SafeAndFinalized, StateDiff, StorageError, Table,
 };
 use alloy_consensus::{BlockBody, Header, ReceiptEnvelope, TxEnvelope};
 use alloy_eips::eip2718::Encodable2718;
@@ -133,19 +133,25 @@ impl ChainStore {
         &self,
         new_head: B256,
     ) -> Result<(Vec<B256>, Vec<B256>), StorageError> {
-        self.set_canonical_head_using(new_head, &|_| None)
+        self.set_canonical_head_using(new_head, &|_| None, None)
     }
 
     /// [`ChainStore::set_canonical_head`], taking the bodies and state diffs of blocks that
-    /// `known` still holds in memory (blocks just executed) instead of reading them back.
+    /// `known` still holds in memory (blocks just executed) instead of reading them back, and
+    /// recording `pointers` (the forkchoice's safe and finalized blocks, if given) in the same
+    /// atomic write.
     pub fn set_canonical_head_using(
         &self,
         new_head: B256,
         known: &dyn Fn(&B256) -> Option<Arc<ExecutedBlock>>,
+        pointers: Option<SafeAndFinalized>,
     ) -> Result<(Vec<B256>, Vec<B256>), StorageError> {
         let _guard = self.state_lock.write();
         let old_head = self.head_hash()?;
         if old_head == new_head {
+            if let Some(p) = pointers {
+                self.set_safe_and_finalized(p.safe, p.finalized)?;
+            }
             return Ok((vec![], vec![]));
         }
         // Walk the new branch back to the canonical chain.
@@ -187,6 +193,9 @@ impl ChainStore {
             applied.push(parts);
         }
         batch.put(Table::Metadata, MetaKey::Head.key(), new_head.to_vec());
+        if let Some(p) = pointers {
+            p.put(&mut batch);
+        }
         self.persist(batch)?;
         // The caches follow the flat state: undo newest first, then apply oldest first. Every key
         // a diff touches is set to its new value; keys no diff touches did not change.

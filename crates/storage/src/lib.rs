@@ -31,5 +31,5 @@ pub use codec::TxLocation;
 pub use error::StorageError;
 pub use persistence::Persistence;
 pub use state_diff::{AccountDiff, SlotDiff, StateDiff};
-pub use store::{ChainStore, StoreOptions};
+pub use store::{ChainStore, SafeAndFinalized, StoreOptions};
 pub use tables::{MetaKey, Table};

@@ -18,11 +18,11 @@ use rocksdb::{WriteBatch, WriteOptions, DB};
 use std::{
     collections::HashMap,
     sync::{
-        mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender},
+        mpsc::{sync_channel, Receiver, SyncSender, TryRecvError, TrySendError},
         Arc,
     },
-    thread::JoinHandle,
-    time::{Duration, Instant},
+    thread::{JoinHandle, Thread},
+    time::Duration,
 };
 
 /// How writes reach the disk.
@@ -40,17 +40,18 @@ pub enum Persistence {
 }
 
 impl Persistence {
-    /// Background persistence with room for 64 groups (a block is two or three: its data, the
-    /// head move, safe and finalized); a crash loses at most twice that.
+    /// Background persistence with room for 64 groups (a block is two: its data, and the head
+    /// move with safe and finalized); a crash loses at most twice that.
     pub const DEFAULT_BACKGROUND: Persistence = Persistence::Background { max_pending: 64 };
 }
 
 /// Groups merged into one RocksDB batch at most (a burst after a slow write).
 const MAX_GROUPS_PER_BATCH: usize = 64;
 
-/// How long the writer waits for more groups after the first one before writing: a block is
-/// several groups (its data, the head move, safe/finalized), and one write instead of several
-/// saves CPU and thread wake-ups on a busy machine. [`WriteBehind::flush`] cuts it short.
+/// How long the writer sleeps after the first group before writing everything queued by then:
+/// a block is several groups (its data, the head move), and one write instead of several saves
+/// CPU and thread wake-ups on a busy machine. The writer is not woken by each group staged in
+/// the window (only by the first after a write, a full queue, a flush or the store closing).
 const COALESCE_WINDOW: Duration = Duration::from_millis(5);
 
 /// One write of a staged group.
@@ -176,6 +177,8 @@ pub(crate) struct WriteBehind {
     /// Serialises staging, so the channel carries groups in sequence order.
     queue: Mutex<Queue>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// The writer thread, to wake it from its coalescing window.
+    writer_thread: Mutex<Option<Thread>>,
 }
 
 impl WriteBehind {
@@ -197,15 +200,16 @@ impl WriteBehind {
                 while let Ok(job) = receiver.recv() {
                     let Some(first) = job else { continue };
                     let mut groups = vec![first];
-                    let deadline = Instant::now() + COALESCE_WINDOW;
+                    // Sleep through the window instead of waking for every group staged in it;
+                    // a flush, a full queue or the store closing unparks the thread early (and
+                    // a spurious wake-up only makes a smaller batch).
+                    std::thread::park_timeout(COALESCE_WINDOW);
                     while groups.len() < max_batch {
-                        let wait = deadline.saturating_duration_since(Instant::now());
-                        match receiver.recv_timeout(wait) {
+                        match receiver.try_recv() {
                             Ok(Some(group)) => groups.push(group),
-                            // A flush, the window's end, or the store closing: write now.
-                            Ok(None)
-                            | Err(RecvTimeoutError::Timeout)
-                            | Err(RecvTimeoutError::Disconnected) => break,
+                            // A flush marker: write what is here now.
+                            Ok(None) => break,
+                            Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => break,
                         }
                     }
                     if !shared.persist(&groups) {
@@ -214,6 +218,7 @@ impl WriteBehind {
                 }
             })
             .map_err(|e| StorageError::Persistence(format!("starting the writer: {e}")))?;
+        *this.writer_thread.lock() = Some(handle.thread().clone());
         *this.writer.lock() = Some(handle);
         Ok(this)
     }
@@ -241,6 +246,7 @@ impl WriteBehind {
                 staged: 0,
             }),
             writer: Mutex::new(None),
+            writer_thread: Mutex::new(None),
         };
         (this, receiver)
     }
@@ -268,11 +274,28 @@ impl WriteBehind {
             .sender
             .as_ref()
             .ok_or_else(|| StorageError::Persistence("the store is closing".into()))?;
-        sender
-            .send(Some(Group { seq, writes }))
-            .map_err(|_| self.writer_gone())?;
+        self.send(sender, Some(Group { seq, writes }))?;
         queue.staged = seq;
         Ok(())
+    }
+
+    /// Queues `job`; when the queue is full, wakes the writer (it may be sleeping through its
+    /// coalescing window) and waits for room.
+    fn send(&self, sender: &SyncSender<Job>, job: Job) -> Result<(), StorageError> {
+        match sender.try_send(job) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(job)) => {
+                self.wake_writer();
+                sender.send(job).map_err(|_| self.writer_gone())
+            }
+            Err(TrySendError::Disconnected(_)) => Err(self.writer_gone()),
+        }
+    }
+
+    fn wake_writer(&self) {
+        if let Some(thread) = &*self.writer_thread.lock() {
+            thread.unpark();
+        }
     }
 
     fn writer_gone(&self) -> StorageError {
@@ -314,10 +337,11 @@ impl WriteBehind {
             if let Some(sender) = &queue.sender {
                 // Cut the writer's coalescing window short; if it is gone, the check below says
                 // why.
-                let _ = sender.send(None);
+                let _ = self.send(sender, None);
             }
             queue.staged
         };
+        self.wake_writer();
         let mut progress = self.shared.progress.lock();
         loop {
             if let Some(failure) = &progress.failure {
@@ -335,6 +359,7 @@ impl Drop for WriteBehind {
     /// Closes the queue and waits for the writer to put everything staged on disk.
     fn drop(&mut self) {
         self.queue.lock().sender = None;
+        self.wake_writer();
         if let Some(handle) = self.writer.lock().take() {
             let _ = handle.join();
         }

@@ -64,6 +64,26 @@ impl Default for StoreOptions {
     }
 }
 
+/// The safe and finalized blocks of a forkchoice, recorded with a head move or on their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SafeAndFinalized {
+    /// The latest safe block.
+    pub safe: B256,
+    /// The latest finalized block.
+    pub finalized: B256,
+}
+
+impl SafeAndFinalized {
+    pub(crate) fn put(&self, writes: &mut StagedWrites) {
+        writes.put(Table::Metadata, MetaKey::Safe.key(), self.safe.to_vec());
+        writes.put(
+            Table::Metadata,
+            MetaKey::Finalized.key(),
+            self.finalized.to_vec(),
+        );
+    }
+}
+
 /// The chain database: blocks, receipts, canonical chain, flat state of the canonical head and
 /// trie nodes of every retained state root.
 ///
@@ -232,15 +252,14 @@ impl ChainStore {
         self.meta_hash(MetaKey::Finalized)
     }
 
-    /// Records the safe and finalized blocks of the latest forkchoice, atomically.
+    /// Records the safe and finalized blocks of the latest forkchoice, atomically (nothing is
+    /// written when both are already recorded).
     pub fn set_safe_and_finalized(&self, safe: B256, finalized: B256) -> Result<(), StorageError> {
+        if self.safe_hash()? == Some(safe) && self.finalized_hash()? == Some(finalized) {
+            return Ok(());
+        }
         let mut writes = StagedWrites::default();
-        writes.put(Table::Metadata, MetaKey::Safe.key(), safe.to_vec());
-        writes.put(
-            Table::Metadata,
-            MetaKey::Finalized.key(),
-            finalized.to_vec(),
-        );
+        SafeAndFinalized { safe, finalized }.put(&mut writes);
         self.persist(writes)
     }
 

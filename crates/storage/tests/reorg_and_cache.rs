@@ -4,7 +4,7 @@
 use alloy_primitives::{B256, U256};
 use fastevm_storage::{
     test_utils::{account_address, block_setting_balances, genesis},
-    ChainStore, StoreOptions, Table,
+    ChainStore, SafeAndFinalized, StoreOptions, Table,
 };
 use std::sync::Arc;
 
@@ -135,7 +135,7 @@ fn warm_cache_follows_reorgs_of_blocks_held_in_memory() {
         for i in 0..6 {
             balance(&store, i);
         }
-        store.set_canonical_head_using(head, &known).unwrap();
+        store.set_canonical_head_using(head, &known, None).unwrap();
         assert_eq!(balance(&store, 0), Some(U256::from(expected)));
         for i in 0..6 {
             assert!(
@@ -146,4 +146,49 @@ fn warm_cache_follows_reorgs_of_blocks_held_in_memory() {
     }
     // Accounts only branch A created are absent on branch B, in the cache as on disk.
     assert_eq!(balance(&store, 3), None);
+}
+
+/// A head move records the forkchoice's safe and finalized blocks with it; a forkchoice that
+/// keeps the head records them on their own; both survive a reopen.
+#[test]
+fn head_moves_carry_safe_and_finalized() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = genesis();
+    let (a1, a2) = {
+        let store = ChainStore::open(dir.path(), StoreOptions::default()).unwrap();
+        store.commit_genesis(&g, b"{}").unwrap();
+        let a1 = block_setting_balances(&g.header, g.hash, 2, None, 1, 0xa);
+        let a2 = block_setting_balances(&a1.header, a1.hash, 2, Some(1), 2, 0xa);
+        store.commit_block(&a1, false).unwrap();
+        store.commit_block(&a2, false).unwrap();
+        let pointers = SafeAndFinalized {
+            safe: a1.hash,
+            finalized: g.hash,
+        };
+        let (removed, added) = store
+            .set_canonical_head_using(a2.hash, &|_| None, Some(pointers))
+            .unwrap();
+        assert!(removed.is_empty());
+        assert_eq!(added, vec![a1.hash, a2.hash]);
+        assert_eq!(store.head_hash().unwrap(), a2.hash);
+        assert_eq!(store.safe_hash().unwrap(), Some(a1.hash));
+        assert_eq!(store.finalized_hash().unwrap(), Some(g.hash));
+        // Same head: only the pointers move.
+        let (removed, added) = store
+            .set_canonical_head_using(
+                a2.hash,
+                &|_| None,
+                Some(SafeAndFinalized {
+                    safe: a2.hash,
+                    finalized: a1.hash,
+                }),
+            )
+            .unwrap();
+        assert!(removed.is_empty() && added.is_empty());
+        (a1, a2)
+    };
+    let store = ChainStore::open(dir.path(), StoreOptions::default()).unwrap();
+    assert_eq!(store.head_hash().unwrap(), a2.hash);
+    assert_eq!(store.safe_hash().unwrap(), Some(a2.hash));
+    assert_eq!(store.finalized_hash().unwrap(), Some(a1.hash));
 }

@@ -21,14 +21,20 @@ pub fn apply_changes_parallel<S: NodeStore + Sync + ?Sized>(
     root: B256,
     changes: impl IntoIterator<Item = (B256, Option<Bytes>)>,
 ) -> Result<TrieUpdate, TrieError> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let min_changes = if threads > 1 {
+    let changes = sorted_changes(changes);
+    // Checked only for large batches, and read once: `available_parallelism` reads cgroup files
+    // on every call, which costs more than a small trie update.
+    let min_changes = if changes.len() >= PARALLEL_MIN_CHANGES && *CORES > 1 {
         PARALLEL_MIN_CHANGES
     } else {
         usize::MAX
     };
-    apply_split(store, root, sorted_changes(changes), min_changes)
+    apply_split(store, root, changes, min_changes)
 }
+
+/// Cores this process may use, read once.
+static CORES: std::sync::LazyLock<usize> =
+    std::sync::LazyLock::new(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
 
 /// Children of the root branch an update touches: (nibble, old child, changes below it).
 type Jobs<'c> = Vec<(usize, Option<Child>, &'c [Change])>;
