@@ -14,7 +14,9 @@
 //! before returning it for broadcast, so a block that left the node is always on disk.
 //!
 //! Pruning ([`Store::prune`]) is a range delete of the blocks and commits below the floor in one
-//! batch, followed by a compaction of the deleted ranges so their files leave the disk.
+//! batch, followed by a compaction of the deleted ranges so their files leave the disk, and a
+//! flush of the metadata so the write-ahead log files before it can go too (the log is also
+//! capped at 64 MiB).
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -43,6 +45,15 @@ pub const META_OWN_INDEX: &[u8] = b"own_index";
 pub const META_OWN_LAST_ROUND: &[u8] = b"own_last_round";
 
 const SCHEMA_VERSION: u32 = 1;
+
+/// Write-ahead log kept before the memtables are flushed to table files.
+const MAX_WAL_BYTES: u64 = 64 << 20;
+
+/// Size at which RocksDB's info log and manifest start a new file (two info logs are kept).
+const MAX_INFO_LOG_BYTES: usize = 8 << 20;
+
+/// Memtable size of each column family (the write-ahead log is preallocated in that size).
+const WRITE_BUFFER_BYTES: usize = 16 << 20;
 const ALL_CFS: [&str; 3] = [CF_BLOCKS, CF_COMMITS, CF_META];
 
 /// Options of a [`RocksStore`].
@@ -88,9 +99,17 @@ impl RocksStore {
         db_opts.create_if_missing(true);
         db_opts.create_missing_column_families(true);
         db_opts.set_max_open_files(256);
+        // Bound the write-ahead log too (RocksDB's default allows gigabytes before it flushes
+        // the memtables): with pruning, the disk then stays flat however long the chain runs.
+        db_opts.set_max_total_wal_size(MAX_WAL_BYTES);
+        // And RocksDB's own files, which otherwise grow with every flush and compaction.
+        db_opts.set_max_log_file_size(MAX_INFO_LOG_BYTES);
+        db_opts.set_keep_log_file_num(2);
+        db_opts.set_max_manifest_file_size(MAX_INFO_LOG_BYTES);
         let cfs = ALL_CFS.iter().map(|name| {
             let mut cf = Options::default();
             cf.set_compression_type(rocksdb::DBCompressionType::Lz4);
+            cf.set_write_buffer_size(WRITE_BUFFER_BYTES);
             ColumnFamilyDescriptor::new(*name, cf)
         });
         let db = DB::open_cf_descriptors(&db_opts, path.as_ref(), cfs)?;
@@ -270,6 +289,9 @@ impl RocksStore {
             .compact_range_cf(blocks_cf, None::<&[u8]>, Some(&blocks_end[..]));
         self.db
             .compact_range_cf(commits_cf, None::<&[u8]>, Some(&commits_end[..]));
+        // The compactions flushed the blocks and commits; flushing the small metadata table too
+        // lets RocksDB delete the write-ahead log files written before.
+        self.db.flush_cf(self.cf(CF_META)?)?;
         Ok(())
     }
 
