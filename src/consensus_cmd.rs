@@ -2,13 +2,12 @@
 //! Engine API) and `fastevm keygen` (committee and validator files).
 
 use crate::{
-    commit_observer::CommitObserver,
-    tx_feed::{remote_sender_prefetch, RemotePoolFeed},
+    commit_observer::CommitObserver, tx_feed::remote_sender_prefetch,
     validator_metrics::spawn_status_metrics,
 };
 use anyhow::{bail, Context};
 use clap::Args;
-use fastevm_consensus_bridge::{ConsensusBridge, PayloadRules, RetryPolicy};
+use fastevm_consensus_bridge::{ConsensusBridge, PayloadRules, RemotePoolFeed, RetryPolicy};
 use fastevm_consensus_node::{
     generate_local_committee, CommitteeFile, NodeConfigFile, ValidatorNode,
 };

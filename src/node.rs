@@ -4,13 +4,12 @@
 use crate::{
     dev_genesis::dev_signers,
     execution::{start_execution, ExecutionOptions, ExecutionStack, TXPOOL_JOURNAL_FILE},
-    tx_feed::{PoolFeedApiServer, PoolFeedServer},
 };
 use anyhow::Context;
 use clap::Args;
 use fastevm_engine::Engine;
-use fastevm_engine_api::{AuthEthApiServer, JwtSecret};
-use fastevm_engine_rpc::{start_auth_server, AuthEth, EngineRpc};
+use fastevm_engine_api::{AuthEthApiServer, JwtSecret, PoolFeedApiServer};
+use fastevm_engine_rpc::{start_auth_server, AuthEth, EngineRpc, PoolFeedServer};
 use fastevm_executor::{init_genesis, parse_genesis, Blockchain, ChainSpec};
 use fastevm_metrics::NodeMetrics;
 use fastevm_rpc::{RpcServerConfig, UnlockedAccounts};

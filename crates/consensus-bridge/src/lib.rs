@@ -5,7 +5,8 @@
 //! order without duplicates, `noTxPool`, timestamp from the commit time, prevRandao and parent
 //! beacon root from the commit digest, the leader's fee recipient, the commit index in
 //! `extraData`), the FCU → getPayload → newPayload → FCU sequence with retries and divergence
-//! checks, and resumption from the commit index recorded in the execution head.
+//! checks, and resumption from the commit index recorded in the execution head. In the other
+//! direction, [`RemotePoolFeed`] feeds a validator's proposals from its execution node's pool.
 //!
 //! What it is not: it neither runs consensus nor executes blocks; it is the glue between the
 //! `fastevm-consensus` commit stream and an execution node, which it reaches only through a
@@ -18,6 +19,7 @@ mod bridge;
 mod commit_payload;
 mod error;
 mod progress;
+mod remote_pool_feed;
 
 pub use bridge::{CommitEvent, CommitOutcome, ConsensusBridge, RetryPolicy};
 pub use commit_payload::{
@@ -26,6 +28,7 @@ pub use commit_payload::{
 };
 pub use error::BridgeError;
 pub use progress::{decode_commit_marker, encode_commit_marker, COMMIT_MARKER_PREFIX};
+pub use remote_pool_feed::{take_within_limits, RemotePoolFeed, MIN_FEED_WAIT};
 
 #[cfg(test)]
 mod layering_tests {

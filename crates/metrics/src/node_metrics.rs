@@ -171,6 +171,18 @@ impl NodeMetrics {
             .expect("text encoding of gathered metrics cannot fail");
         out
     }
+
+    /// Observes hop 1 for transactions just taken from the pool for a proposal, given when each
+    /// was admitted (`None`: not known to the pool).
+    pub fn observe_admission_to_proposal(
+        &self,
+        admitted: impl IntoIterator<Item = Option<std::time::Instant>>,
+    ) {
+        for admitted in admitted.into_iter().flatten() {
+            self.tx_admission_to_proposal_seconds
+                .observe(admitted.elapsed().as_secs_f64());
+        }
+    }
 }
 
 impl Default for NodeMetrics {

@@ -48,6 +48,7 @@ mod intrinsic_gas;
 mod journal;
 mod pending_log;
 mod pool;
+mod reoffer;
 mod sender_txs;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod test_utils;
@@ -60,3 +61,4 @@ pub use content::{PoolContent, PoolStatus, PooledTransaction};
 pub use error::{PoolError, PoolResult, INVALID_PARAMS_CODE, POOL_ERROR_CODE};
 pub use journal::PoolJournal;
 pub use pool::{JournalReport, TxPool};
+pub use reoffer::{Reoffer, REOFFER_AFTER};
