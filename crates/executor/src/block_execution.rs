@@ -82,15 +82,15 @@ pub struct ExecutionTimings {
 
 /// The parts of a block body besides its transactions that execution needs.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct BodyParts<'a> {
+pub struct BodyParts<'a> {
     /// Ommers (uncles): their miners earn the pre-merge uncle rewards.
-    pub(crate) ommers: &'a [Header],
+    pub ommers: &'a [Header],
     /// Withdrawals (from Shanghai).
-    pub(crate) withdrawals: Option<&'a [Withdrawal]>,
+    pub withdrawals: Option<&'a [Withdrawal]>,
 }
 
 /// The EVM environment of the block with `header`.
-pub(crate) fn block_env(spec: &ChainSpec, header: &Header) -> EvmEnv {
+pub fn block_env(spec: &ChainSpec, header: &Header) -> EvmEnv {
     EvmEnv::for_eth_block(
         header,
         spec,
@@ -100,7 +100,7 @@ pub(crate) fn block_env(spec: &ChainSpec, header: &Header) -> EvmEnv {
 }
 
 /// What the block executor needs to know of the block with `header` besides its transactions.
-pub(crate) fn execution_ctx<'a>(
+pub fn execution_ctx<'a>(
     header: &Header,
     body: BodyParts<'a>,
     tx_count: usize,

@@ -3,18 +3,18 @@
 //! What it is: the chain spec (forks and blob schedule from a geth genesis `config`), genesis
 //! import, header validation, block execution on revm through alloy-evm's Ethereum block executor
 //! (system calls, withdrawals, EIP-7685 requests, EIP-7702), incremental state-root computation,
-//! block building from ordered transactions, the [`Blockchain`] facade that stores results in
-//! `fastevm-storage`, and the state simulation behind the JSON-RPC server ([`call`]: `eth_call`,
-//! `eth_estimateGas`, `eth_createAccessList`, `eth_getProof`, `eth_simulateV1`).
+//! block building from ordered transactions, and the [`Blockchain`] facade that stores results in
+//! `fastevm-storage`. The block environment and the geth error strings are public for
+//! `fastevm-call`, the state simulation behind the JSON-RPC server.
 //!
 //! What it is not: no networking, no JSON-RPC server, no transaction pool, no fork-choice policy —
-//! callers (the Engine API, import tools) decide which blocks to insert and which head to follow.
+//! callers (the Engine API, import tools) decide which blocks to insert and which head to follow;
+//! no `eth_call` and tracing (`fastevm-call`).
 
 #![warn(missing_docs)]
 
 mod block_execution;
 mod blockchain;
-pub mod call;
 mod chain_spec;
 mod error;
 mod genesis;
@@ -25,11 +25,13 @@ mod state_root;
 mod trie_prefetch;
 mod tx_error;
 
-pub use block_execution::{ExecutionOutcome, ExecutionTimings, InvalidTxPolicy, SkippedTx};
+pub use block_execution::{
+    block_env, execution_ctx, BodyParts, ExecutionOutcome, ExecutionTimings, InvalidTxPolicy,
+    SkippedTx,
+};
 pub use blockchain::{
     logs_bloom, BlockAttributes, Blockchain, BuiltBlock, InsertOutcome, MAX_RLP_BLOCK_SIZE,
 };
-pub use call::{CallContext, CallError, CallOutcome};
 pub use chain_spec::{ChainSpec, FastEvmRules, FASTEVM_RULES_KEY};
 pub use error::{ExecutorError, InvalidBlock};
 pub use genesis::{alloc_state, genesis_block, init_genesis, merged_at_genesis, parse_genesis};
@@ -38,3 +40,4 @@ pub use sender_recovery::{
 };
 pub use state_db::StateAtBlock;
 pub use state_root::{apply_diff, bundle_to_diff, StateRootUpdate};
+pub use tx_error::geth_invalid_tx;

@@ -8,11 +8,7 @@ const MAX_INITCODE_SIZE: usize = 2 * 24_576;
 
 /// geth's message for a transaction that cannot run, and the execution-apis code eth_simulateV1
 /// gives it; `tx` is the transaction as it was submitted and `base_fee` the block's.
-pub(crate) fn geth_invalid_tx(
-    err: &InvalidTransaction,
-    tx: &TxEnv,
-    base_fee: u64,
-) -> (i32, String) {
+pub fn geth_invalid_tx(err: &InvalidTransaction, tx: &TxEnv, base_fee: u64) -> (i32, String) {
     use InvalidTransaction as E;
     let from = tx.caller.to_checksum(None);
     let max_fee = tx.gas_price;

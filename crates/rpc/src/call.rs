@@ -10,7 +10,7 @@ use alloy_rpc_types_eth::{
     state::StateOverride,
     AccessListResult, Block, BlockOverrides, TransactionRequest,
 };
-use fastevm_executor::call::{self, CallContext};
+use fastevm_call::{self as call, CallContext};
 
 impl EthRpc {
     /// Runs `f` with the call context of the block `id` names (default `latest`).

@@ -10,7 +10,7 @@ use alloy_rpc_types_eth::TransactionRequest;
 use alloy_rpc_types_trace::geth::{
     GethDebugTracingCallOptions, GethDebugTracingOptions, GethTrace, TraceResult,
 };
-use fastevm_executor::call::{trace_block, trace_call, BlockToTrace};
+use fastevm_call::{trace_block, trace_call, BlockToTrace};
 use jsonrpsee::core::RpcResult;
 
 impl EthRpc {

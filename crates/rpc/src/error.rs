@@ -113,8 +113,8 @@ impl From<fastevm_txpool::PoolError> for RpcError {
     }
 }
 
-impl From<fastevm_executor::call::CallError> for RpcError {
-    fn from(e: fastevm_executor::call::CallError) -> Self {
+impl From<fastevm_call::CallError> for RpcError {
+    fn from(e: fastevm_call::CallError) -> Self {
         Self::Coded {
             code: e.code(),
             message: e.to_string(),

@@ -3,7 +3,7 @@
 //! What it is: the `eth_*`, `net_*`, `web3_*`, `txpool_*`, `debug_getRaw*` and `debug_trace*`
 //! methods of execution-apis and geth over jsonrpsee (HTTP and WebSocket, batches, size limits, CORS), with
 //! geth's error codes and messages; state reads at any retained block (numbers, tags and EIP-1898
-//! block objects); EVM calls through `fastevm_executor::call`; log queries with range and result
+//! block objects); EVM calls through `fastevm-call`; log queries with range and result
 //! limits; polling filters that expire on a logical clock; WebSocket subscriptions (`newHeads`,
 //! `logs`, `newPendingTransactions`, `syncing`); and [`CanonicalNotifier`], the engine hook that updates the
 //! transaction pool and publishes [`ChainEvents`] after every head move.

@@ -10,10 +10,8 @@ use alloy_primitives::{hex, Address, Bytes, B256, U256};
 use alloy_rpc_types_eth::EIP1186AccountProofResponse;
 use alloy_serde::JsonStorageKey;
 use alloy_trie::{TrieAccount, KECCAK_EMPTY};
-use fastevm_executor::{
-    call::{account_proof, CallContext},
-    StateAtBlock,
-};
+use fastevm_call::{account_proof, CallContext};
+use fastevm_executor::StateAtBlock;
 use revm::DatabaseRef;
 use std::collections::BTreeMap;
 

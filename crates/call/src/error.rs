@@ -92,8 +92,8 @@ impl CallError {
     }
 }
 
-impl From<crate::ExecutorError> for CallError {
-    fn from(err: crate::ExecutorError) -> Self {
+impl From<fastevm_executor::ExecutorError> for CallError {
+    fn from(err: fastevm_executor::ExecutorError) -> Self {
         Self::state(err)
     }
 }
@@ -247,7 +247,7 @@ pub(crate) fn evm_error<E: EvmError>(err: E) -> CallError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::call::test_chain::error_string;
+    use crate::test_chain::error_string;
 
     #[test]
     fn decodes_error_string_and_panic() {

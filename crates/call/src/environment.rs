@@ -3,7 +3,6 @@
 //! environment built from a `TransactionRequest` with geth's call defaults.
 
 use super::error::{evm_error, CallError};
-use crate::{state_db::StateAtBlock, ChainSpec};
 use alloy_consensus::Header;
 use alloy_evm::{
     eth::EthEvmContext,
@@ -14,6 +13,7 @@ use alloy_evm::{
 };
 use alloy_primitives::{Address, U256};
 use alloy_rpc_types_eth::{state::StateOverride, BlockOverrides, TransactionRequest};
+use fastevm_executor::{ChainSpec, StateAtBlock};
 use revm::{
     context::{result::ExecutionResult, TxEnv},
     context_interface::{block::BlobExcessGasAndPrice, Cfg},

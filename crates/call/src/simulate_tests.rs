@@ -1,7 +1,7 @@
 //! Tests of `eth_simulateV1`.
 
 use super::*;
-use crate::call::test_chain::{
+use crate::test_chain::{
     error_string, word, TestChain, FUNDED, LOGGER, REVERTER, STORE, STORE_VALUE,
 };
 use alloy_primitives::{Address, Bytes, B256, U256};
@@ -56,7 +56,7 @@ fn state_carries_over_between_blocks() {
     assert!(matches!(&first.inner.transactions, BlockTransactions::Hashes(h) if h.len() == 1));
     assert_ne!(first.inner.header.state_root, genesis.state_root);
     // Nothing was written: the chain still reads the genesis value.
-    let out = crate::call::call(&chain.head(), read, None, None, 0).unwrap();
+    let out = crate::call(&chain.head(), read, None, None, 0).unwrap();
     assert_eq!(out.output, word(STORE_VALUE));
 }
 
@@ -105,7 +105,7 @@ fn validated_simulation_matches_the_mined_block() {
 #[test]
 fn reverts_halts_and_logs_are_per_call() {
     let chain = TestChain::new();
-    let mut looping = TestChain::to(crate::call::test_chain::LOOP);
+    let mut looping = TestChain::to(crate::test_chain::LOOP);
     looping.gas = Some(50_000);
     let blocks = simulate_v1(
         &chain.head(),
@@ -232,7 +232,7 @@ fn invalid_requests_fail_with_spec_codes() {
 
 #[test]
 fn trace_transfers_logs_ether_moves_beside_real_logs() {
-    use crate::call::sim_tracer::{ETHER_ADDRESS, TRANSFER_TOPIC};
+    use crate::sim_tracer::{ETHER_ADDRESS, TRANSFER_TOPIC};
     let chain = TestChain::new();
     let recipient = Address::repeat_byte(0x77);
     let send = TestChain::to(recipient)

@@ -49,7 +49,7 @@ pub fn trace_call(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::call::test_chain::{word, TestChain, FORWARDER, REVERTER, STORE};
+    use crate::test_chain::{word, TestChain, FORWARDER, REVERTER, STORE};
     use alloy_rpc_types_trace::geth::{
         GethDebugBuiltInTracerType, GethDebugTracerConfig, GethDebugTracerType,
         GethDebugTracingOptions,
@@ -93,8 +93,8 @@ mod tests {
         assert!(reverted.failed);
 
         // Nothing was committed: the store still holds its genesis value.
-        let read = crate::call::call(&chain.head(), TestChain::to(STORE), None, None, 0).unwrap();
-        assert_eq!(read.output, word(crate::call::test_chain::STORE_VALUE));
+        let read = crate::call(&chain.head(), TestChain::to(STORE), None, None, 0).unwrap();
+        assert_eq!(read.output, word(crate::test_chain::STORE_VALUE));
 
         let mut at_index = options(None);
         at_index.tx_index = Some(0);

@@ -50,7 +50,7 @@ pub(crate) fn outcome(result: ExecutionResult<HaltReason>) -> Result<CallOutcome
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::call::test_chain::{
+    use crate::test_chain::{
         error_string, word, TestChain, BLOCK_INFO, FUNDED, REVERTER, STORE, STORE_VALUE,
     };
     use alloy_primitives::{Address, Bytes, B256, U256};
@@ -226,11 +226,12 @@ mod tests {
         let write = chain.sign(0, STORE, word(8));
         chain.mine(vec![write]);
         // Block 1 is the head (flat tables); genesis is read through its state trie.
-        assert!(
-            crate::StateAtBlock::new(chain.blockchain.store(), chain.at(0).block_hash)
-                .map(|state| !state.is_head())
-                .unwrap()
-        );
+        assert!(fastevm_executor::StateAtBlock::new(
+            chain.blockchain.store(),
+            chain.at(0).block_hash
+        )
+        .map(|state| !state.is_head())
+        .unwrap());
         let read = || TestChain::to(STORE);
         assert_eq!(
             call(&chain.at(0), read(), None, None, 0).unwrap().output,

@@ -4,11 +4,6 @@
 //! traced one run without inspection. Nothing is written to the store.
 
 use super::CallError;
-use crate::{
-    block_execution::{block_env, execution_ctx, BodyParts},
-    state_db::StateAtBlock,
-    ChainSpec,
-};
 use alloy_consensus::{transaction::Recovered, Header, TxEnvelope};
 use alloy_eips::eip4895::Withdrawal;
 use alloy_evm::{
@@ -20,6 +15,7 @@ use alloy_primitives::{Address, Bytes, B256};
 use alloy_rpc_types_trace::geth::{
     GethDebugBuiltInTracerType, GethDebugTracerType, GethDebugTracingOptions, GethTrace, NoopFrame,
 };
+use fastevm_executor::{block_env, execution_ctx, BodyParts, ChainSpec, StateAtBlock};
 use fastevm_storage::ChainStore;
 use revm::context::result::{ExecutionResult, ResultAndState};
 use revm_inspectors::tracing::{TracingInspector, TracingInspectorConfig};
@@ -193,7 +189,7 @@ fn replay_error(err: BlockExecutionError) -> CallError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::call::test_chain::{word, TestChain, FORWARDER, REVERTER, STORE};
+    use crate::test_chain::{word, TestChain, FORWARDER, REVERTER, STORE};
     use alloy_primitives::U256;
     use alloy_rpc_types_trace::geth::{GethDebugTracerConfig, PreStateFrame};
 
@@ -290,9 +286,7 @@ mod tests {
         let store_slots = accounts.0[&STORE].storage.clone();
         assert_eq!(
             store_slots.get(&B256::ZERO),
-            Some(&B256::from(U256::from(
-                crate::call::test_chain::STORE_VALUE
-            )))
+            Some(&B256::from(U256::from(crate::test_chain::STORE_VALUE)))
         );
 
         // JavaScript tracers are refused with a clear error.

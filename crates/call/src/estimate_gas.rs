@@ -148,7 +148,7 @@ fn balance_allowance(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::call::{
+    use crate::{
         call,
         test_chain::{word, TestChain, FORWARDER, FUNDED, LOOP, REVERTER, STORE},
     };

@@ -169,7 +169,7 @@ impl<CTX> Inspector<CTX, EthInterpreter> for AccessListInspector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::call::{
+    use crate::{
         call,
         test_chain::{word, TestChain, FORWARDER, FUNDED, REVERTER, STORE},
     };

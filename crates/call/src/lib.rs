@@ -19,6 +19,11 @@
 //!
 //! Errors are [`CallError`]; [`CallError::code`] and [`CallError::data`] give the JSON-RPC error
 //! object.
+//!
+//! What it is not: block execution and storage (`fastevm-executor`, `fastevm-storage`, whose
+//! state it reads and never writes), and the JSON-RPC server (`fastevm-rpc`, which calls in here).
+
+#![warn(missing_docs)]
 
 mod access_list;
 mod error;
@@ -35,7 +40,7 @@ mod trace_call;
 pub(crate) mod environment;
 
 #[cfg(test)]
-pub(crate) mod test_chain;
+mod test_chain;
 
 pub use access_list::create_access_list;
 pub use error::{
@@ -48,9 +53,9 @@ pub use simulate::{simulate_v1, MAX_SIMULATED_BLOCKS};
 pub use trace::{trace_block, BlockToTrace};
 pub use trace_call::trace_call;
 
-use crate::{ChainSpec, StateAtBlock};
 use alloy_consensus::Header;
 use alloy_primitives::{Bytes, Log, B256};
+use fastevm_executor::{ChainSpec, StateAtBlock};
 use fastevm_storage::ChainStore;
 
 /// Gas cap of calls when the server configures none (geth's `--rpc.gascap` default).

@@ -30,11 +30,6 @@ use super::{
     simulated_block::{sealed_block, SimulatedCall},
     CallContext, CallError,
 };
-use crate::{
-    header_validation::{expected_base_fee, expected_excess_blob_gas},
-    state_db::StateAtBlock,
-    state_root::{apply_diff, bundle_to_diff},
-};
 use alloy_consensus::{
     constants::EMPTY_WITHDRAWALS, transaction::Recovered, Header, Signed, TxEip1559, TxEip4844,
     TxEip7702, TxEnvelope, EMPTY_OMMER_ROOT_HASH,
@@ -50,6 +45,11 @@ use alloy_primitives::{Bytes, Signature, TxKind, B256, U256};
 use alloy_rpc_types_eth::{
     simulate::{SimBlock, SimCallResult, SimulateError, SimulatePayload, SimulatedBlock},
     Block, BlockOverrides, TransactionRequest,
+};
+use fastevm_executor::{
+    apply_diff, bundle_to_diff,
+    header_validation::{expected_base_fee, expected_excess_blob_gas},
+    StateAtBlock,
 };
 use revm::{
     context::{result::ExecutionResult, TxEnv},

@@ -3,7 +3,6 @@
 //! placed in the block.
 
 use super::sim_tracer::IndexedLog;
-use crate::logs_bloom;
 use alloy_consensus::{
     proofs::{calculate_receipt_root, calculate_transaction_root},
     transaction::Recovered,
@@ -16,6 +15,7 @@ use alloy_rpc_types_eth::{
     simulate::{SimCallResult, SimulatedBlock},
     Block, BlockTransactions, Log, Transaction,
 };
+use fastevm_executor::logs_bloom;
 
 /// One executed call of a simulated block.
 #[derive(Debug)]

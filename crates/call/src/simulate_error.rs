@@ -3,8 +3,8 @@
 //! EIP-55 checksummed), so clients see the same answer from FastEVM as from geth.
 
 use super::{simulate::simulation_error, CallError};
-use crate::tx_error::geth_invalid_tx as reason;
 use alloy_evm::block::{BlockExecutionError, BlockValidationError};
+use fastevm_executor::geth_invalid_tx as reason;
 use revm::{context::TxEnv, context_interface::result::InvalidTransaction};
 
 /// The error of a call the executor refused to run; `tx` is the call as it was submitted and

@@ -2,13 +2,13 @@
 //! hand-assembled contracts, and blocks built on it from signed transactions.
 
 use super::CallContext;
-use crate::{init_genesis, parse_genesis, BlockAttributes, Blockchain, ChainSpec};
 use alloy_consensus::{Header, SignableTransaction, TxEip1559, TxEnvelope};
 use alloy_genesis::GenesisAccount;
 use alloy_primitives::{address, Address, Bytes, TxKind, B256, U256};
 use alloy_rpc_types_eth::TransactionRequest;
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
+use fastevm_executor::{init_genesis, parse_genesis, BlockAttributes, Blockchain, ChainSpec};
 use fastevm_storage::{ChainStore, StoreOptions};
 use std::sync::{
     atomic::{AtomicUsize, Ordering},

@@ -67,7 +67,7 @@ fn storage_proof(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::call::test_chain::{TestChain, FUNDED, STORE, STORE_VALUE};
+    use crate::test_chain::{TestChain, FUNDED, STORE, STORE_VALUE};
     use alloy_primitives::Bytes;
     use alloy_trie::{proof::verify_proof, Nibbles};
 
@@ -142,7 +142,7 @@ mod tests {
     #[test]
     fn proves_historical_state_against_its_own_root() {
         let mut chain = TestChain::new();
-        let write = chain.sign(0, STORE, crate::call::test_chain::word(8));
+        let write = chain.sign(0, STORE, crate::test_chain::word(8));
         chain.mine(vec![write]);
         for (number, value) in [(0, STORE_VALUE), (1, 8)] {
             let ctx = chain.at(number);
