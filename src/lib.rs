@@ -15,8 +15,11 @@ pub mod dev;
 pub mod dev_genesis;
 pub mod duration_arg;
 pub mod execution;
+pub mod json_rpc_client;
 pub mod load;
 pub mod node;
+#[cfg(any(test, feature = "test-utils"))]
 pub mod test_utils;
+pub mod transaction_signing;
 pub mod tx_feed;
 pub mod validator_metrics;

@@ -4,7 +4,8 @@
 
 use crate::{
     dev_genesis::{dev_signers, DEV_CHAIN_ID},
-    test_utils::{sign_eip1559, JsonRpc, TxFees},
+    json_rpc_client::JsonRpc,
+    transaction_signing::{sign_eip1559, TxFees},
 };
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, Bytes, B256, U256};

@@ -1,15 +1,16 @@
-//! Builders shared by the end-to-end tests, the benchmarks and the load tool: signed
-//! transactions, a minimal ERC-20-style token contract, and node processes started by tests.
+//! Builders shared by the end-to-end tests and the benchmarks: signed transactions, a minimal
+//! ERC-20-style token contract, and node processes started by tests. Compiled only for tests
+//! and with the `test-utils` feature (the package's own tests and benchmarks turn it on).
 
 mod processes;
+pub use crate::json_rpc_client::JsonRpc;
+pub use crate::transaction_signing::{sign_eip1559, TxFees};
 pub use processes::{
     consensus_args, free_port, send_dev_transfer, spawn_consensus, spawn_dev, spawn_dev_with,
-    spawn_node, spawn_node_on, spawn_node_with, DevProcess, JsonRpc, NodeProcess,
+    spawn_node, spawn_node_on, spawn_node_with, DevProcess, NodeProcess,
 };
 
-use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
-use alloy_primitives::{keccak256, Address, Bytes, TxKind, B256, U256};
-use alloy_signer::SignerSync;
+use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
 use alloy_signer_local::PrivateKeySigner;
 
 /// Engine API attributes for a block at `timestamp` on a Cancun-or-later chain: prevRandao and
@@ -34,54 +35,6 @@ pub fn payload_attributes(
 /// A deterministic signer for index `i` (private key = i + 1). Never use for real funds.
 pub fn indexed_signer(i: u64) -> PrivateKeySigner {
     PrivateKeySigner::from_bytes(&B256::from(U256::from(i + 1))).expect("non-zero key")
-}
-
-/// Fees and limits of a test transaction.
-#[derive(Debug, Clone, Copy)]
-pub struct TxFees {
-    /// Gas limit.
-    pub gas_limit: u64,
-    /// Max fee per gas.
-    pub max_fee_per_gas: u128,
-    /// Max priority fee per gas.
-    pub max_priority_fee_per_gas: u128,
-}
-
-impl Default for TxFees {
-    fn default() -> Self {
-        Self {
-            gas_limit: 21_000,
-            max_fee_per_gas: 10_000_000_000,
-            max_priority_fee_per_gas: 1_000_000_000,
-        }
-    }
-}
-
-/// Signs an EIP-1559 call or transfer.
-pub fn sign_eip1559(
-    signer: &PrivateKeySigner,
-    chain_id: u64,
-    nonce: u64,
-    to: Address,
-    value: U256,
-    input: Bytes,
-    fees: TxFees,
-) -> TxEnvelope {
-    let tx = TxEip1559 {
-        chain_id,
-        nonce,
-        gas_limit: fees.gas_limit,
-        max_fee_per_gas: fees.max_fee_per_gas,
-        max_priority_fee_per_gas: fees.max_priority_fee_per_gas,
-        to: TxKind::Call(to),
-        value,
-        access_list: Default::default(),
-        input,
-    };
-    let signature = signer
-        .sign_hash_sync(&tx.signature_hash())
-        .expect("local signing cannot fail");
-    tx.into_signed(signature).into()
 }
 
 /// Topic of `Transfer(address,address,uint256)`.

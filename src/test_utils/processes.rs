@@ -226,41 +226,10 @@ pub fn spawn_dev_with(
     }
 }
 
-/// A JSON-RPC client for tests: untyped calls over HTTP.
-#[derive(Debug, Clone)]
-pub struct JsonRpc {
-    client: jsonrpsee::http_client::HttpClient,
-}
-
-impl JsonRpc {
-    /// A client of `http://ADDR`.
-    pub fn new(addr: &str) -> Self {
-        let client = jsonrpsee::http_client::HttpClientBuilder::default()
-            .request_timeout(std::time::Duration::from_secs(30))
-            .build(format!("http://{addr}"))
-            .expect("valid url");
-        Self { client }
-    }
-
-    /// Calls `method` with positional `params`.
-    pub async fn call<R: serde::de::DeserializeOwned>(
-        &self,
-        method: &str,
-        params: Vec<serde_json::Value>,
-    ) -> Result<R, jsonrpsee::core::ClientError> {
-        use jsonrpsee::core::client::ClientT;
-        let mut array = jsonrpsee::core::params::ArrayParams::new();
-        for param in params {
-            array.insert(param).expect("serializable");
-        }
-        self.client.request(method, array).await
-    }
-}
-
 /// Signs an EIP-1559 transfer of `value` wei from dev account `sender` (nonce `nonce`, fee cap
 /// 100 gwei) to `to`, sends it with `eth_sendRawTransaction` and returns its hash.
 pub async fn send_dev_transfer(
-    rpc: &JsonRpc,
+    rpc: &crate::json_rpc_client::JsonRpc,
     sender: usize,
     nonce: u64,
     to: alloy_primitives::Address,
