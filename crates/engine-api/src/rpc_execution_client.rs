@@ -154,10 +154,8 @@ impl ExecutionClient for RpcExecutionClient {
         let versioned_hashes: Vec<B256> = built
             .block
             .body
-            .transactions
-            .iter()
-            .filter_map(|tx| tx.blob_versioned_hashes().map(|h| h.to_vec()))
-            .flatten()
+            .blob_versioned_hashes_iter()
+            .copied()
             .collect();
         let beacon_root = built
             .block

@@ -8,7 +8,7 @@ use crate::{
     payload::{block_value, decode_ordered_transactions, BuiltPayload},
     EngineError,
 };
-use alloy_consensus::{Block, Transaction, TxEnvelope};
+use alloy_consensus::{Block, TxEnvelope};
 use alloy_eips::{
     eip2718::Encodable2718,
     eip4844::{BlobAndProofV1, BlobAndProofV2},
@@ -181,13 +181,7 @@ impl Engine {
             ));
         }
         if let Some(expected) = versioned_hashes {
-            let got: Vec<B256> = block
-                .body
-                .transactions
-                .iter()
-                .filter_map(|tx| tx.blob_versioned_hashes().map(|h| h.to_vec()))
-                .flatten()
-                .collect();
+            let got: Vec<B256> = block.body.blob_versioned_hashes_iter().copied().collect();
             if got != expected {
                 return Ok(invalid(
                     None,
