@@ -1,4 +1,6 @@
-//! Errors of the call primitives, with the JSON-RPC codes and messages geth gives them.
+//! Errors of the call primitives, with the messages geth gives them. Which JSON-RPC code each
+//! one gets is the RPC server's business (`fastevm-rpc`); here an error only says what went
+//! wrong.
 //!
 //! Revert data is decoded the way Solidity encodes it: `Error(string)` (selector `0x08c379a0`)
 //! gives the message, `Panic(uint256)` (selector `0x4e487b71`) the panic's meaning.
@@ -6,13 +8,6 @@
 use alloy_evm::{EvmError, InvalidTxError};
 use alloy_primitives::{Bytes, U256};
 use revm::context::result::{HaltReason, InvalidTransaction, OutOfGasError};
-
-/// JSON-RPC code of a revert (geth, execution-apis).
-pub const REVERTED_CODE: i32 = 3;
-/// JSON-RPC code of a server-side failure.
-pub const SERVER_ERROR_CODE: i32 = -32000;
-/// JSON-RPC code of bad parameters.
-pub const INVALID_PARAMS_CODE: i32 = -32602;
 
 /// Why a call, gas estimation, access-list creation, proof or simulation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,35 +40,71 @@ pub enum CallError {
     /// The request itself is malformed.
     #[error("{0}")]
     InvalidParams(String),
-    /// The state overrides cannot be applied (geth's messages, code -32000).
+    /// The state overrides cannot be applied (geth's messages).
     #[error("{0}")]
     Override(String),
     /// The state could not be read.
     #[error("state unavailable: {0}")]
     State(String),
-    /// An eth_simulateV1 failure with its execution-apis code (-38010 … -38026).
+    /// eth_simulateV1 refuses a block or a call, as execution-apis classifies it.
     #[error("{message}")]
     Simulation {
-        /// The execution-apis error code.
-        code: i32,
-        /// What went wrong.
+        /// Which of execution-apis' simulation errors it is.
+        failure: SimulationFailure,
+        /// What went wrong, in geth's words.
         message: String,
     },
 }
 
-impl CallError {
-    /// The JSON-RPC error code: 3 for a revert, -32602 for bad parameters, the spec's code for
-    /// simulation errors, -32000 otherwise.
-    pub fn code(&self) -> i32 {
-        match self {
-            Self::Reverted { .. } => REVERTED_CODE,
-            Self::InvalidParams(_) => INVALID_PARAMS_CODE,
-            Self::Simulation { code, .. } => *code,
-            _ => SERVER_ERROR_CODE,
+/// The kinds of refusal execution-apis defines for eth_simulateV1 (each has its own error
+/// code there, given by the RPC server).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimulationFailure {
+    /// A validated call's nonce is below the sender's.
+    NonceTooLow,
+    /// A validated call's nonce is above the sender's.
+    NonceTooHigh,
+    /// A validated call's max fee is below the block's base fee.
+    BaseFeeTooLow,
+    /// The call's gas is below its intrinsic gas.
+    IntrinsicGasTooLow,
+    /// The sender cannot pay for gas and value.
+    InsufficientFunds,
+    /// The calls of a block need more gas than the block has left.
+    BlockGasLimitReached,
+    /// Block numbers of the simulated blocks are not increasing.
+    BlockNumberNotIncreasing,
+    /// Block timestamps of the simulated blocks are not increasing.
+    TimestampNotIncreasing,
+    /// A creation's init code is larger than EIP-3860 allows.
+    InitCodeTooLarge,
+    /// More blocks than the server simulates at once.
+    ClientLimitExceeded,
+    /// The call's parameters contradict each other (e.g. priority fee above max fee).
+    InvalidParams,
+    /// Anything else the executor refuses.
+    Internal,
+}
+
+impl SimulationFailure {
+    /// The refusal revm's `err` stands for when a validated call cannot run.
+    pub fn of_invalid_tx(err: &InvalidTransaction) -> Self {
+        use InvalidTransaction as E;
+        match err {
+            E::NonceTooLow { .. } => Self::NonceTooLow,
+            E::NonceTooHigh { .. } => Self::NonceTooHigh,
+            E::GasPriceLessThanBasefee => Self::BaseFeeTooLow,
+            E::PriorityFeeGreaterThanMaxFee | E::InvalidChainId => Self::InvalidParams,
+            E::CallGasCostMoreThanGasLimit { .. } => Self::IntrinsicGasTooLow,
+            E::LackOfFundForMaxFee { .. } => Self::InsufficientFunds,
+            E::CreateInitCodeSizeLimit => Self::InitCodeTooLarge,
+            _ => Self::Internal,
         }
     }
+}
 
-    /// The JSON-RPC error data: the revert output for a revert.
+impl CallError {
+    /// The data that goes with the error: the revert output for a revert.
     pub fn data(&self) -> Option<Bytes> {
         match self {
             Self::Reverted { output, .. } => Some(output.clone()),
@@ -284,7 +315,13 @@ mod tests {
     #[test]
     fn codes_and_messages_follow_geth() {
         let with_reason = CallError::reverted(error_string("nope").into());
-        assert_eq!(with_reason.code(), 3);
+        assert!(matches!(
+            with_reason,
+            CallError::Reverted {
+                reason: Some(_),
+                ..
+            }
+        ));
         assert_eq!(with_reason.to_string(), "execution reverted: nope");
         assert_eq!(with_reason.data(), Some(error_string("nope").into()));
         let bare = CallError::reverted(Bytes::new());
@@ -292,8 +329,7 @@ mod tests {
         assert_eq!(bare.data(), Some(Bytes::new()));
         let oog = CallError::OutOfGas { allowance: 50_000 };
         assert_eq!(oog.to_string(), "gas required exceeds allowance (50000)");
-        assert_eq!((oog.code(), oog.data()), (-32000, None));
-        assert_eq!(CallError::InvalidParams("x".into()).code(), -32602);
+        assert_eq!(oog.data(), None);
         let intrinsic = invalid_tx_error(&InvalidTransaction::CallGasCostMoreThanGasLimit {
             initial_gas: 21_000,
             gas_limit: 20_000,

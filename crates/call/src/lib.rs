@@ -14,11 +14,11 @@
 //!   explicit limits above the cap are lowered to it.
 //! - A call without fee fields (or with zero fees) pays gas price 0 and runs with base fee 0, so
 //!   no fee check fails; the balance must still cover the value.
-//! - A revert is [`CallError::Reverted`] (JSON-RPC code 3, data = revert output, message
-//!   "execution reverted" plus the decoded `Error(string)`/`Panic(uint256)` reason).
+//! - A revert is [`CallError::Reverted`] (data = revert output, message "execution reverted"
+//!   plus the decoded `Error(string)`/`Panic(uint256)` reason).
 //!
-//! Errors are [`CallError`]; [`CallError::code`] and [`CallError::data`] give the JSON-RPC error
-//! object.
+//! Errors are [`CallError`], with geth's messages and [`CallError::data`]; the RPC server
+//! (`fastevm-rpc`) gives each its JSON-RPC code.
 //!
 //! What it is not: block execution and storage (`fastevm-executor`, `fastevm-storage`, whose
 //! state it reads and never writes), and the JSON-RPC server (`fastevm-rpc`, which calls in here).
@@ -43,9 +43,7 @@ pub(crate) mod environment;
 mod test_chain;
 
 pub use access_list::create_access_list;
-pub use error::{
-    decode_revert_reason, CallError, INVALID_PARAMS_CODE, REVERTED_CODE, SERVER_ERROR_CODE,
-};
+pub use error::{decode_revert_reason, CallError, SimulationFailure};
 pub use estimate_gas::estimate_gas;
 pub use eth_call::call;
 pub use proof::account_proof;

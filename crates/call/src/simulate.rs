@@ -28,7 +28,7 @@ use super::{
     sim_tracer::SimTracer,
     simulate_error::{check_nonce, rejected_call},
     simulated_block::{sealed_block, SimulatedCall},
-    CallContext, CallError,
+    CallContext, CallError, SimulationFailure,
 };
 use alloy_consensus::{
     constants::EMPTY_WITHDRAWALS, transaction::Recovered, Header, Signed, TxEip1559, TxEip4844,
@@ -120,7 +120,7 @@ impl Simulator<'_, '_> {
         };
         if number <= self.parent.number {
             return Err(simulation_error(
-                -38020,
+                SimulationFailure::BlockNumberNotIncreasing,
                 format!(
                     "block numbers must be in order: {number} <= {}",
                     self.parent.number
@@ -128,7 +128,10 @@ impl Simulator<'_, '_> {
             ));
         }
         if number - self.ctx.header.number > MAX_SIMULATED_BLOCKS {
-            return Err(simulation_error(-38026, "too many blocks".into()));
+            return Err(simulation_error(
+                SimulationFailure::ClientLimitExceeded,
+                "too many blocks".into(),
+            ));
         }
         while self.parent.number + 1 < number {
             self.execute_block(&BlockOverrides::default(), None, vec![])?;
@@ -145,7 +148,7 @@ impl Simulator<'_, '_> {
             .unwrap_or_else(|| parent.timestamp.saturating_add(BLOCK_TIME));
         if !spec.timestamp_follows(parent.timestamp, timestamp) {
             return Err(simulation_error(
-                -38021,
+                SimulationFailure::TimestampNotIncreasing,
                 format!(
                     "block timestamps must be in order: {timestamp} <= {}",
                     parent.timestamp
@@ -383,7 +386,7 @@ fn prepare_call<E: BlockExecutor>(
     let gas = request.gas.unwrap_or(remaining);
     if gas > remaining {
         return Err(simulation_error(
-            -38015,
+            SimulationFailure::BlockGasLimitReached,
             format!("block gas limit reached: remaining: {remaining}, required: {gas}"),
         ));
     }
@@ -514,8 +517,8 @@ fn call_result(result: &ExecutionResult, capped: bool) -> SimCallResult {
     }
 }
 
-pub(super) fn simulation_error(code: i32, message: String) -> CallError {
-    CallError::Simulation { code, message }
+pub(super) fn simulation_error(failure: SimulationFailure, message: String) -> CallError {
+    CallError::Simulation { failure, message }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! geth's words and with the execution-apis codes (`err: <reason> (supplied gas N)`, the sender
 //! EIP-55 checksummed), so clients see the same answer from FastEVM as from geth.
 
-use super::{simulate::simulation_error, CallError};
+use super::{simulate::simulation_error, CallError, SimulationFailure};
 use alloy_evm::block::{BlockExecutionError, BlockValidationError};
 use fastevm_executor::geth_invalid_tx as reason;
 use revm::{context::TxEnv, context_interface::result::InvalidTransaction};
@@ -20,7 +20,7 @@ pub(super) fn rejected_call(err: BlockExecutionError, tx: &TxEnv, base_fee: u64)
             block_available_gas,
         } => {
             return simulation_error(
-                -38015,
+                SimulationFailure::BlockGasLimitReached,
                 format!(
                     "block gas limit reached: remaining: {block_available_gas}, required: \
                      {transaction_gas_limit}"
@@ -32,10 +32,13 @@ pub(super) fn rejected_call(err: BlockExecutionError, tx: &TxEnv, base_fee: u64)
     let Some(invalid) = invalid else {
         return CallError::State(err.to_string());
     };
-    let (code, reason) = reason(invalid, tx, base_fee);
     simulation_error(
-        code,
-        format!("err: {reason} (supplied gas {})", tx.gas_limit),
+        SimulationFailure::of_invalid_tx(invalid),
+        format!(
+            "err: {} (supplied gas {})",
+            reason(invalid, tx, base_fee),
+            tx.gas_limit
+        ),
     )
 }
 
@@ -57,10 +60,13 @@ pub(super) fn check_nonce(tx: &TxEnv, state_nonce: u64) -> Result<(), CallError>
     } else {
         return Ok(());
     };
-    let (code, reason) = reason(&invalid, tx, 0);
     Err(simulation_error(
-        code,
-        format!("err: {reason} (supplied gas {})", tx.gas_limit),
+        SimulationFailure::of_invalid_tx(&invalid),
+        format!(
+            "err: {} (supplied gas {})",
+            reason(&invalid, tx, 0),
+            tx.gas_limit
+        ),
     ))
 }
 
@@ -86,22 +92,20 @@ mod tests {
         };
         assert_eq!(
             reason(&funds, &tx(), 0),
-            (
-                -38014,
-                "insufficient funds for gas * price + value: address \
-                 0xC000000000000000000000000000000000000000 have 0 want 1000"
-                    .to_string()
-            )
+            "insufficient funds for gas * price + value: address \
+             0xC000000000000000000000000000000000000000 have 0 want 1000"
         );
-        let (code, message) = reason(&InvalidTransaction::GasPriceLessThanBasefee, &tx(), 23);
-        assert_eq!(code, -38012);
+        assert_eq!(
+            SimulationFailure::of_invalid_tx(&funds),
+            SimulationFailure::InsufficientFunds
+        );
+        let message = reason(&InvalidTransaction::GasPriceLessThanBasefee, &tx(), 23);
         assert_eq!(
             message,
             "max fee per gas less than block base fee: address \
              0xC000000000000000000000000000000000000000, maxFeePerGas: 0, baseFee: 23"
         );
-        let (code, message) = reason(&InvalidTransaction::NonceOverflowInTransaction, &tx(), 0);
-        assert_eq!(code, -32603);
+        let message = reason(&InvalidTransaction::NonceOverflowInTransaction, &tx(), 0);
         assert!(message.ends_with("nonce: 7"), "{message}");
     }
 
@@ -109,17 +113,35 @@ mod tests {
     fn nonce_is_checked_first() {
         assert!(check_nonce(&tx(), 7).is_ok());
         let err = check_nonce(&tx(), 9).unwrap_err();
-        assert_eq!(err.code(), -38010);
+        assert!(matches!(
+            err,
+            CallError::Simulation {
+                failure: SimulationFailure::NonceTooLow,
+                ..
+            }
+        ));
         assert_eq!(
             err.to_string(),
             "err: nonce too low: address 0xC000000000000000000000000000000000000000, tx: 7 \
              state: 9 (supplied gas 50000000)"
         );
-        assert_eq!(check_nonce(&tx(), 3).unwrap_err().code(), -38011);
+        assert!(matches!(
+            check_nonce(&tx(), 3),
+            Err(CallError::Simulation {
+                failure: SimulationFailure::NonceTooHigh,
+                ..
+            })
+        ));
         let at_max = TxEnv {
             nonce: u64::MAX,
             ..tx()
         };
-        assert_eq!(check_nonce(&at_max, u64::MAX).unwrap_err().code(), -32603);
+        assert!(matches!(
+            check_nonce(&at_max, u64::MAX),
+            Err(CallError::Simulation {
+                failure: SimulationFailure::Internal,
+                ..
+            })
+        ));
     }
 }

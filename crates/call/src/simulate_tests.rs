@@ -193,6 +193,10 @@ fn skipped_numbers_become_empty_blocks_and_blockhash_sees_them() {
 
 #[test]
 fn invalid_requests_fail_with_spec_codes() {
+    let failure = |err: &CallError| match err {
+        CallError::Simulation { failure, .. } => *failure,
+        other => panic!("not a simulation failure: {other}"),
+    };
     let chain = TestChain::new();
     let at = |number: u64| SimBlock {
         block_overrides: Some(BlockOverrides {
@@ -202,9 +206,9 @@ fn invalid_requests_fail_with_spec_codes() {
         ..Default::default()
     };
     let err = simulate_v1(&chain.head(), payload(vec![at(2), at(2)]), 0).unwrap_err();
-    assert_eq!(err.code(), -38020);
+    assert_eq!(failure(&err), SimulationFailure::BlockNumberNotIncreasing);
     let err = simulate_v1(&chain.head(), payload(vec![at(300)]), 0).unwrap_err();
-    assert_eq!(err.code(), -38026);
+    assert_eq!(failure(&err), SimulationFailure::ClientLimitExceeded);
     let late = SimBlock {
         block_overrides: Some(BlockOverrides {
             time: Some(chain.genesis_header().timestamp - 1),
@@ -213,12 +217,12 @@ fn invalid_requests_fail_with_spec_codes() {
         ..Default::default()
     };
     let err = simulate_v1(&chain.head(), payload(vec![late]), 0).unwrap_err();
-    assert_eq!(err.code(), -38021);
+    assert_eq!(failure(&err), SimulationFailure::TimestampNotIncreasing);
 
     let mut greedy = TestChain::to(STORE);
     greedy.gas = Some(chain.genesis_header().gas_limit + 1);
     let err = simulate_v1(&chain.head(), payload(vec![calls(vec![greedy])]), 0).unwrap_err();
-    assert_eq!(err.code(), -38015);
+    assert_eq!(failure(&err), SimulationFailure::BlockGasLimitReached);
 
     // A nonce from the future: fine without validation, refused with it.
     let future = TestChain::to(STORE).from(FUNDED).nonce(5);
@@ -226,7 +230,7 @@ fn invalid_requests_fail_with_spec_codes() {
     let mut validated = payload(vec![calls(vec![future.max_fee_per_gas(10_000_000_000)])]);
     validated.validation = true;
     let err = simulate_v1(&chain.head(), validated, 0).unwrap_err();
-    assert_eq!(err.code(), -38011);
+    assert_eq!(failure(&err), SimulationFailure::NonceTooHigh);
     assert!(err.to_string().starts_with("err: nonce too high"), "{err}");
 }
 

@@ -309,6 +309,6 @@ mod tests {
             None,
         )
         .unwrap_err();
-        assert_eq!(err.code(), -32602);
+        assert!(matches!(err, CallError::InvalidParams(_)), "{err}");
     }
 }

@@ -313,7 +313,7 @@ fn tx_error_text(
         BlockValidationError::InvalidTx { error, .. } => match error.as_invalid_tx_err() {
             Some(invalid) => {
                 let tx = TxEnv::from_recovered_tx(tx, sender);
-                crate::tx_error::geth_invalid_tx(invalid, &tx, base_fee).1
+                crate::tx_error::geth_invalid_tx(invalid, &tx, base_fee)
             }
             None => error.to_string(),
         },

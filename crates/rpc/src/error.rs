@@ -104,9 +104,15 @@ impl RpcError {
 }
 
 impl From<fastevm_txpool::PoolError> for RpcError {
+    /// Input that does not decode as a transaction is -32602; every other rejection is -32000,
+    /// as geth answers.
     fn from(e: fastevm_txpool::PoolError) -> Self {
+        let code = match e {
+            fastevm_txpool::PoolError::Decode(_) => INVALID_PARAMS,
+            _ => SERVER_ERROR,
+        };
         Self::Coded {
-            code: e.code(),
+            code,
             message: e.to_string(),
             data: None,
         }
@@ -114,12 +120,45 @@ impl From<fastevm_txpool::PoolError> for RpcError {
 }
 
 impl From<fastevm_call::CallError> for RpcError {
+    /// A revert is 3 with the revert output as data, bad parameters -32602, an eth_simulateV1
+    /// refusal its execution-apis code, anything else -32000 (geth's codes).
     fn from(e: fastevm_call::CallError) -> Self {
+        use fastevm_call::CallError as E;
+        let code = match &e {
+            E::Reverted { .. } => EXECUTION_REVERTED,
+            E::InvalidParams(_) => INVALID_PARAMS,
+            E::Simulation { failure, .. } => simulation_code(*failure),
+            E::Halted(_)
+            | E::InvalidTransaction(_)
+            | E::GasTooHigh
+            | E::OutOfGas { .. }
+            | E::Override(_)
+            | E::State(_) => SERVER_ERROR,
+        };
         Self::Coded {
-            code: e.code(),
+            code,
             message: e.to_string(),
             data: e.data(),
         }
+    }
+}
+
+/// execution-apis' error code of each eth_simulateV1 refusal.
+fn simulation_code(failure: fastevm_call::SimulationFailure) -> i32 {
+    use fastevm_call::SimulationFailure as F;
+    match failure {
+        F::NonceTooLow => -38010,
+        F::NonceTooHigh => -38011,
+        F::BaseFeeTooLow => -38012,
+        F::IntrinsicGasTooLow => -38013,
+        F::InsufficientFunds => -38014,
+        F::BlockGasLimitReached => -38015,
+        F::BlockNumberNotIncreasing => -38020,
+        F::TimestampNotIncreasing => -38021,
+        F::InitCodeTooLarge => -38025,
+        F::ClientLimitExceeded => -38026,
+        F::InvalidParams => INVALID_PARAMS,
+        F::Internal => INTERNAL_ERROR,
     }
 }
 
@@ -155,5 +194,47 @@ mod tests {
             (object.code(), object.message()),
             (-32000, "header not found")
         );
+    }
+
+    #[test]
+    fn pool_rejections_get_geths_codes() {
+        use fastevm_txpool::PoolError;
+        let code = |e: PoolError| RpcError::from(e).code();
+        assert_eq!(code(PoolError::Decode("x".into())), -32602);
+        assert_eq!(code(PoolError::AlreadyKnown), -32000);
+        assert_eq!(code(PoolError::PoolFull), -32000);
+    }
+
+    #[test]
+    fn call_errors_get_geths_and_execution_apis_codes() {
+        use fastevm_call::{CallError, SimulationFailure as F};
+        let object = |e: CallError| ErrorObjectOwned::from(RpcError::from(e));
+        let reverted = object(CallError::reverted(Bytes::from_static(b"\x02")));
+        assert_eq!(reverted.code(), 3);
+        assert_eq!(reverted.data().map(|d| d.get()), Some("\"0x02\""));
+        assert_eq!(object(CallError::InvalidParams("x".into())).code(), -32602);
+        let oog = object(CallError::OutOfGas { allowance: 1 });
+        assert_eq!((oog.code(), oog.data().is_none()), (-32000, true));
+        assert_eq!(object(CallError::Override("x".into())).code(), -32000);
+        for (failure, code) in [
+            (F::NonceTooLow, -38010),
+            (F::NonceTooHigh, -38011),
+            (F::BaseFeeTooLow, -38012),
+            (F::IntrinsicGasTooLow, -38013),
+            (F::InsufficientFunds, -38014),
+            (F::BlockGasLimitReached, -38015),
+            (F::BlockNumberNotIncreasing, -38020),
+            (F::TimestampNotIncreasing, -38021),
+            (F::InitCodeTooLarge, -38025),
+            (F::ClientLimitExceeded, -38026),
+            (F::InvalidParams, -32602),
+            (F::Internal, -32603),
+        ] {
+            let error = object(CallError::Simulation {
+                failure,
+                message: "m".into(),
+            });
+            assert_eq!((error.code(), error.message()), (code, "m"), "{failure:?}");
+        }
     }
 }

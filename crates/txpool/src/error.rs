@@ -3,11 +3,6 @@
 
 use alloy_primitives::{Address, U256};
 
-/// JSON-RPC error code geth uses for every transaction-pool rejection.
-pub const POOL_ERROR_CODE: i32 = -32000;
-/// JSON-RPC "invalid params" code, used for input that does not decode as a transaction.
-pub const INVALID_PARAMS_CODE: i32 = -32602;
-
 /// Why a transaction was not admitted to the pool.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PoolError {
@@ -131,17 +126,6 @@ pub enum PoolError {
     Journal(String),
 }
 
-impl PoolError {
-    /// The JSON-RPC error code for this rejection: `-32602` for undecodable input, `-32000`
-    /// (as geth) for everything else.
-    pub fn code(&self) -> i32 {
-        match self {
-            Self::Decode(_) => INVALID_PARAMS_CODE,
-            _ => POOL_ERROR_CODE,
-        }
-    }
-}
-
 /// Result alias for pool operations.
 pub type PoolResult<T> = Result<T, PoolError>;
 
@@ -216,12 +200,5 @@ mod tests {
         for (error, message) in cases {
             assert_eq!(error.to_string(), message);
         }
-    }
-
-    #[test]
-    fn codes() {
-        assert_eq!(PoolError::Decode("x".into()).code(), -32602);
-        assert_eq!(PoolError::AlreadyKnown.code(), -32000);
-        assert_eq!(PoolError::PoolFull.code(), -32000);
     }
 }

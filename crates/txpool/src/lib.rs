@@ -58,7 +58,7 @@ mod validation;
 pub use account_state::{AccountInfo, PoolState};
 pub use config::PoolConfig;
 pub use content::{PoolContent, PoolStatus, PooledTransaction};
-pub use error::{PoolError, PoolResult, INVALID_PARAMS_CODE, POOL_ERROR_CODE};
+pub use error::{PoolError, PoolResult};
 pub use journal::PoolJournal;
 pub use pool::{JournalReport, TxPool};
 pub use reoffer::{Reoffer, REOFFER_AFTER};

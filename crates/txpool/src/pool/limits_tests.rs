@@ -41,8 +41,8 @@ fn full_queue_evicts_only_cheaper_queued_transactions() {
     let low = add(&pool, &state, 0, 1, 10).unwrap();
     let high = add(&pool, &state, 1, 1, 20).unwrap();
     let error = add(&pool, &state, 2, 1, 5).unwrap_err();
+    assert_eq!(error, PoolError::PoolFull);
     assert_eq!(error.to_string(), "txpool is full");
-    assert_eq!(error.code(), -32000);
     // Paying the same as the cheapest is not enough either.
     assert_eq!(add(&pool, &state, 2, 1, 10), Err(PoolError::PoolFull));
     assert_eq!(
