@@ -46,7 +46,7 @@ PROJECT ?= fastevm-devnet
 SERVICES ?=
 # `docker compose` (v2) when installed, else Debian's `docker-compose` (v1), as devnet.sh does.
 COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo 'docker compose' || echo docker-compose)
-# End-to-end tests (tests/*.rs) that start the binary, several nodes or the Docker devnet.
+# End-to-end test modules (tests/it/*.rs) that start the binary, several nodes or the Docker devnet.
 INTEGRATION_TESTS ?= dev_chain node_restart pool_journal validator_restart metrics web3_client \
 	dashboard chain_file docker_devnet
 # The four-node tests: in-process dev chain, separate node/consensus processes, Docker devnet.
@@ -94,11 +94,11 @@ build: ## Release build of the node: cargo build --release --locked
 test: ## All tests, exactly what CI runs: cargo test --workspace --locked
 	$(CARGO) test --workspace --locked $(TEST_TAIL)
 
-integration-test: ## End-to-end tests only: cargo test --locked -p fastevm --test ... (INTEGRATION_TESTS)
-	$(CARGO) test --locked -p fastevm $(addprefix --test ,$(INTEGRATION_TESTS)) $(TEST_TAIL)
+integration-test: ## End-to-end tests only: cargo test --locked -p fastevm --test it -- MODULE:: ... (INTEGRATION_TESTS)
+	$(CARGO) test --locked -p fastevm --test it -- $(addsuffix ::,$(INTEGRATION_TESTS)) $(TEST_ARGS)
 
 multi-node-test: ## Four-node tests: dev --nodes 4, node+consensus processes, Docker devnet (MULTI_NODE_TESTS)
-	$(CARGO) test --locked -p fastevm $(addprefix --test ,$(MULTI_NODE_TESTS)) $(TEST_TAIL)
+	$(CARGO) test --locked -p fastevm --test it -- $(addsuffix ::,$(MULTI_NODE_TESTS)) $(TEST_ARGS)
 
 benchmark: ## Benchmarks of the root package: cargo bench --locked [--bench BENCH]
 	$(CARGO) bench --locked $(if $(strip $(BENCH)),--bench $(BENCH))

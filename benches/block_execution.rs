@@ -13,14 +13,12 @@ use alloy_consensus::TxEnvelope;
 use alloy_evm::{eth::EthEvmFactory, Evm, EvmEnv, EvmFactory, FromRecoveredTx};
 use alloy_genesis::{Genesis, GenesisAccount};
 use alloy_primitives::{Address, Bytes, B256, U256};
-use fastevm::{
-    dev_genesis::dev_genesis,
-    test_utils::{
-        indexed_signer, sign_eip1559, token_balance_slot, token_runtime_code,
-        token_transfer_calldata, TxFees,
-    },
+use fastevm::test_utils::{
+    indexed_signer, sign_eip1559, token_balance_slot, token_runtime_code, token_transfer_calldata,
+    TxFees,
 };
-use fastevm_executor::{init_genesis, BlockAttributes, Blockchain, ChainSpec};
+use fastevm_dev_chain::dev_genesis;
+use fastevm_executor::{BlockAttributes, Blockchain, ChainSpec};
 use fastevm_storage::{ChainStore, StoreOptions};
 use rand::{Rng, SeedableRng};
 use revm::{
@@ -182,11 +180,7 @@ fn run_case(accounts: u64, workload: Workload, blocks: u64) {
     let genesis = genesis(accounts);
     let setup = Instant::now();
     let store = Arc::new(ChainStore::open(dir.path(), StoreOptions::default()).unwrap());
-    init_genesis(&store, &genesis).unwrap();
-    let chain = Blockchain::new(
-        store.clone(),
-        Arc::new(ChainSpec::from_genesis(&genesis).unwrap()),
-    );
+    let chain = Blockchain::init(store.clone(), &genesis).unwrap();
     let setup = setup.elapsed();
 
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(accounts ^ workload as u64);

@@ -18,10 +18,8 @@ use alloy_rpc_types_engine::{
 use common::{
     build, env_u64, fcs, funded_genesis, genesis_hash, hash_of, import, node, report, tx_count,
 };
-use fastevm::{
-    dev_genesis::DEV_CHAIN_ID,
-    test_utils::{indexed_signer, sign_eip1559, TxFees},
-};
+use fastevm::test_utils::{indexed_signer, sign_eip1559, TxFees};
+use fastevm_dev_chain::DEV_CHAIN_ID;
 use std::time::Instant;
 
 const SENDERS: u64 = 1_000;

@@ -20,10 +20,8 @@ use alloy_rpc_types_engine::ExecutionPayloadEnvelopeV4;
 use common::{
     attributes, env_u64, fcs, funded_genesis, genesis_hash, hash_of, import, node, report, tx_count,
 };
-use fastevm::{
-    dev_genesis::DEV_CHAIN_ID,
-    test_utils::{indexed_signer, sign_eip1559, TxFees},
-};
+use fastevm::test_utils::{indexed_signer, sign_eip1559, TxFees};
+use fastevm_dev_chain::DEV_CHAIN_ID;
 use fastevm_engine_api::EngineApiClient;
 use std::time::Duration;
 

@@ -1,8 +1,8 @@
 //! Command-line interface of the `fastevm` binary.
 
-use crate::dev_genesis::dev_genesis_json;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use fastevm_dev_chain::dev_genesis_json;
 use fastevm_executor::{init_genesis, parse_genesis};
 use fastevm_storage::{ChainStore, StoreOptions};
 use std::path::PathBuf;

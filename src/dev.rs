@@ -4,7 +4,6 @@
 
 use crate::{
     commit_observer::CommitObserver,
-    dev_genesis::{dev_genesis_json, dev_signers, DEV_BALANCE_WEI},
     execution::{start_execution, ExecutionOptions, ExecutionStack, TXPOOL_JOURNAL_FILE},
     node::{open_chain, Durability},
     tx_feed::PoolFeed,
@@ -18,6 +17,7 @@ use fastevm_consensus_node::{
     generate_local_committee, AcceptedTransactionsHook, CommitteeFile, NodeConfigFile, NodeHandle,
     ValidatorNode,
 };
+use fastevm_dev_chain::{dev_genesis_json, dev_signers, DEV_BALANCE_WEI};
 use fastevm_engine_rpc::InProcessClient;
 use fastevm_executor::SenderCache;
 use fastevm_metrics::NodeMetrics;

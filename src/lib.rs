@@ -12,7 +12,6 @@ pub mod commit_observer;
 pub mod consensus_cmd;
 pub mod dashboard;
 pub mod dev;
-pub mod dev_genesis;
 pub mod duration_arg;
 pub mod execution;
 pub mod json_rpc_client;
@@ -20,6 +19,5 @@ pub mod load;
 pub mod node;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod test_utils;
-pub mod transaction_signing;
 pub mod tx_feed;
 pub mod validator_metrics;

@@ -2,15 +2,12 @@
 //! signed ETH transfers from the dev accounts through the given nodes' JSON-RPC and prints the
 //! sustained throughput and submit→inclusion latency.
 
-use crate::{
-    dev_genesis::{dev_signers, DEV_CHAIN_ID},
-    json_rpc_client::JsonRpc,
-    transaction_signing::{sign_eip1559, TxFees},
-};
+use crate::json_rpc_client::JsonRpc;
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, Bytes, B256, U256};
 use anyhow::bail;
 use clap::Args;
+use fastevm_dev_chain::{dev_signers, sign_eip1559, TxFees, DEV_CHAIN_ID};
 use serde_json::{json, Value};
 use std::{
     collections::HashMap,

@@ -1,12 +1,10 @@
 //! `fastevm node`: the execution node — RocksDB store, block executor, Engine API on the
 //! authenticated port, Prometheus metrics.
 
-use crate::{
-    dev_genesis::dev_signers,
-    execution::{start_execution, ExecutionOptions, ExecutionStack, TXPOOL_JOURNAL_FILE},
-};
+use crate::execution::{start_execution, ExecutionOptions, ExecutionStack, TXPOOL_JOURNAL_FILE};
 use anyhow::Context;
 use clap::Args;
+use fastevm_dev_chain::dev_signers;
 use fastevm_engine::Engine;
 use fastevm_engine_api::{AuthEthApiServer, JwtSecret, PoolFeedApiServer};
 use fastevm_engine_rpc::{start_auth_server, AuthEth, EngineRpc, PoolFeedServer};
@@ -182,7 +180,7 @@ pub fn open_chain(
 fn write_dev_genesis(datadir: &std::path::Path) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(datadir).with_context(|| format!("creating {}", datadir.display()))?;
     let path = datadir.join("genesis.json");
-    std::fs::write(&path, crate::dev_genesis::dev_genesis_json())
+    std::fs::write(&path, fastevm_dev_chain::dev_genesis_json())
         .with_context(|| format!("writing {}", path.display()))?;
     tracing::warn!(
         genesis = %path.display(),

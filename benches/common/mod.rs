@@ -8,14 +8,14 @@ use alloy_primitives::{Address, Bytes, B256, U256};
 use alloy_rpc_types_engine::{
     ExecutionPayloadEnvelopeV4, ForkchoiceState, PayloadAttributes, PayloadStatusEnum,
 };
-use fastevm::{dev_genesis::dev_genesis, test_utils::indexed_signer};
+use fastevm::test_utils::indexed_signer;
+use fastevm_dev_chain::dev_genesis;
 use fastevm_engine::Engine;
 use fastevm_engine_api::{
     engine_http_client, EngineApiClient, EngineHttpClient, FastPayloadAttributes, JwtSecret,
 };
 use fastevm_engine_rpc::{start_auth_server, EngineRpc, DEFAULT_AUTH_MAX_CONNECTIONS};
-use fastevm_executor::{init_genesis, Blockchain, ChainSpec};
-use fastevm_storage::{ChainStore, StoreOptions};
+use fastevm_executor::{test_utils::on_disk_chain, ChainSpec};
 use std::{
     sync::Arc,
     time::{Duration, Instant},
@@ -57,12 +57,7 @@ pub(crate) fn genesis_hash(genesis: &Genesis) -> B256 {
 
 /// A fresh node over an on-disk RocksDB in `dir`.
 pub(crate) async fn node(dir: &std::path::Path, genesis: &Genesis) -> BenchNode {
-    let store = ChainStore::open(dir, StoreOptions::default()).unwrap();
-    init_genesis(&store, genesis).unwrap();
-    let engine = Arc::new(Engine::new(Blockchain::new(
-        Arc::new(store),
-        Arc::new(ChainSpec::from_genesis(genesis).unwrap()),
-    )));
+    let engine = Arc::new(Engine::new(on_disk_chain(dir, genesis)));
     let secret = JwtSecret::random();
     let (server, addr) = start_auth_server(
         "127.0.0.1:0".parse().unwrap(),

@@ -4,7 +4,8 @@
 
 mod processes;
 pub use crate::json_rpc_client::JsonRpc;
-pub use crate::transaction_signing::{sign_eip1559, TxFees};
+pub use fastevm_dev_chain::{sign_eip1559, TxFees};
+pub use fastevm_engine_api::test_utils::payload_attributes;
 pub use processes::{
     consensus_args, free_port, send_dev_transfer, spawn_consensus, spawn_dev, spawn_dev_with,
     spawn_node, spawn_node_on, spawn_node_with, DevProcess, NodeProcess,
@@ -12,25 +13,6 @@ pub use processes::{
 
 use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
 use alloy_signer_local::PrivateKeySigner;
-
-/// Engine API attributes for a block at `timestamp` on a Cancun-or-later chain: prevRandao and
-/// parent beacon block root filled with the bytes `randao` and `beacon_root`, fees to
-/// `0xfe…fe`, no withdrawals.
-pub fn payload_attributes(
-    timestamp: u64,
-    randao: u8,
-    beacon_root: u8,
-) -> alloy_rpc_types_engine::PayloadAttributes {
-    alloy_rpc_types_engine::PayloadAttributes {
-        timestamp,
-        prev_randao: B256::repeat_byte(randao),
-        suggested_fee_recipient: Address::repeat_byte(0xfe),
-        withdrawals: Some(vec![]),
-        parent_beacon_block_root: Some(B256::repeat_byte(beacon_root)),
-        slot_number: None,
-        target_gas_limit: None,
-    }
-}
 
 /// A deterministic signer for index `i` (private key = i + 1). Never use for real funds.
 pub fn indexed_signer(i: u64) -> PrivateKeySigner {

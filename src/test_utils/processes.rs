@@ -237,8 +237,8 @@ pub async fn send_dev_transfer(
 ) -> alloy_primitives::B256 {
     use alloy_eips::eip2718::Encodable2718;
     let tx = super::sign_eip1559(
-        &crate::dev_genesis::dev_signers()[sender],
-        crate::dev_genesis::DEV_CHAIN_ID,
+        &fastevm_dev_chain::dev_signers()[sender],
+        fastevm_dev_chain::DEV_CHAIN_ID,
         nonce,
         to,
         value,

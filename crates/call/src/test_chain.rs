@@ -8,12 +8,7 @@ use alloy_primitives::{address, Address, Bytes, TxKind, B256, U256};
 use alloy_rpc_types_eth::TransactionRequest;
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
-use fastevm_executor::{init_genesis, parse_genesis, BlockAttributes, Blockchain, ChainSpec};
-use fastevm_storage::{ChainStore, StoreOptions};
-use std::sync::{
-    atomic::{AtomicUsize, Ordering},
-    Arc,
-};
+use fastevm_executor::{parse_genesis, test_utils::in_memory_chain, BlockAttributes, Blockchain};
 
 /// Chain id of the test chain.
 pub(crate) const CHAIN_ID: u64 = 1337;
@@ -106,7 +101,6 @@ pub(crate) struct TestChain {
 
 impl TestChain {
     pub(crate) fn new() -> Self {
-        static STORES: AtomicUsize = AtomicUsize::new(0);
         let signer = PrivateKeySigner::from_bytes(&B256::repeat_byte(0x11)).expect("valid key");
         let mut genesis = parse_genesis(
             r#"{
@@ -152,13 +146,15 @@ impl TestChain {
                 ])),
             ),
         ]);
-        let name = format!("call-tests-{}", STORES.fetch_add(1, Ordering::Relaxed));
-        let store = Arc::new(ChainStore::open(name, StoreOptions::in_memory()).expect("store"));
-        let block = init_genesis(&store, &genesis).expect("genesis");
-        let spec = Arc::new(ChainSpec::from_genesis(&genesis).expect("spec"));
+        let blockchain = in_memory_chain("call-tests", &genesis);
+        let store = blockchain.store();
+        let genesis_block = (
+            store.head_hash().expect("head"),
+            store.head_header().expect("genesis header"),
+        );
         Self {
-            blockchain: Blockchain::new(store, spec),
-            blocks: vec![(block.hash, block.header)],
+            blockchain,
+            blocks: vec![genesis_block],
             signer,
         }
     }

@@ -22,6 +22,8 @@ mod http_client;
 pub mod jwt;
 mod pool_feed;
 mod rpc_execution_client;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod test_utils;
 
 pub use api::{
     AuthEthApiClient, AuthEthApiServer, ClientVersionV1, EngineApiClient, EngineApiServer,

@@ -233,7 +233,7 @@ impl Engine {
             },
         };
         let started = Instant::now();
-        store.commit_block(&executed, false)?;
+        self.chain.keep_block(&executed)?;
         if let Some(m) = self.metrics.get() {
             m.block_commit_seconds
                 .observe(started.elapsed().as_secs_f64());
@@ -294,11 +294,9 @@ impl Engine {
         let head_is_canonical_ancestor = head != current && store.is_canonical(&head)?;
         if !head_is_canonical_ancestor && head != current {
             // The head move and the new safe and finalized blocks: one atomic write.
-            let (removed, added) = store.set_canonical_head_using(
-                head,
-                &|hash| self.executed.get(hash),
-                Some(pointers),
-            )?;
+            let (removed, added) =
+                self.chain
+                    .set_head_using(head, &|hash| self.executed.get(hash), Some(pointers))?;
             tracing::info!(%head, number = head_header.number, removed = removed.len(), added = added.len(), "new head");
             if let Err(e) = self.observe_head(head, head_header.number, &added) {
                 // Metrics never fail a head move that has happened.
@@ -317,7 +315,8 @@ impl Engine {
                 source.on_canonical_change(&known(removed), &known(added));
             }
         } else {
-            store.set_safe_and_finalized(pointers.safe, pointers.finalized)?;
+            self.chain
+                .set_safe_and_finalized(pointers.safe, pointers.finalized)?;
         }
         let valid = PayloadStatus::new(PayloadStatusEnum::Valid, Some(head));
         let Some(request) = request else {

@@ -33,3 +33,9 @@ impl From<fastevm_storage::StorageError> for EngineError {
         Self::Internal(e.to_string())
     }
 }
+
+impl From<fastevm_executor::ExecutorError> for EngineError {
+    fn from(e: fastevm_executor::ExecutorError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}

@@ -1,5 +1,7 @@
 //! The chain as the Engine API and the import tools see it: validate, execute and store blocks,
-//! build new blocks, move the canonical head.
+//! build new blocks, move the canonical head. Every block, head move and safe/finalized change
+//! goes into the store through [`Blockchain`] (the engine's and the tests' one write path); the
+//! store is read directly.
 
 use crate::{
     block_execution::{
@@ -17,10 +19,11 @@ use alloy_consensus::{
     Block, BlockBody, Header, TxEnvelope, TxReceipt, EMPTY_OMMER_ROOT_HASH,
 };
 use alloy_eips::{eip4895::Withdrawal, eip7685::Requests};
+use alloy_genesis::Genesis;
 use alloy_hardforks::EthereumHardforks;
 use alloy_primitives::{Address, Bloom, Bytes, B256, B64, U256};
 use alloy_rlp::Decodable;
-use fastevm_storage::{ChainStore, ExecutedBlock};
+use fastevm_storage::{ChainStore, ExecutedBlock, SafeAndFinalized};
 use std::sync::Arc;
 
 /// Where an inserted block ended up.
@@ -73,6 +76,16 @@ pub struct Blockchain {
 }
 
 impl Blockchain {
+    /// The chain of `genesis` over `store`: writes the genesis block into an empty store (or
+    /// checks that the store holds this genesis) and follows the genesis' chain config.
+    pub fn init(store: Arc<ChainStore>, genesis: &Genesis) -> Result<Self, ExecutorError> {
+        crate::init_genesis(&store, genesis)?;
+        Ok(Self::new(
+            store,
+            Arc::new(ChainSpec::from_genesis(genesis)?),
+        ))
+    }
+
     /// A chain over `store` following `spec`.
     pub fn new(store: Arc<ChainStore>, spec: Arc<ChainSpec>) -> Self {
         Self {
@@ -197,9 +210,33 @@ impl Blockchain {
         })
     }
 
-    /// Makes a stored block the canonical head (reorganising if needed).
+    /// Stores an executed block without moving the head: the Engine API's newPayload, where
+    /// forkchoiceUpdated later decides which stored block is the head.
+    pub fn keep_block(&self, executed: &ExecutedBlock) -> Result<(), ExecutorError> {
+        Ok(self.store.commit_block(executed, false)?)
+    }
+
+    /// Makes a stored block the canonical head (reorganising if needed). Returns the hashes of
+    /// the blocks that left and joined the canonical chain.
     pub fn set_head(&self, hash: B256) -> Result<(Vec<B256>, Vec<B256>), ExecutorError> {
-        Ok(self.store.set_canonical_head(hash)?)
+        self.set_head_using(hash, &|_| None, None)
+    }
+
+    /// [`Blockchain::set_head`] taking the blocks `known` still holds in memory instead of
+    /// reading them back, and writing the new safe and finalized blocks in the same atomic
+    /// write as the head move.
+    pub fn set_head_using(
+        &self,
+        hash: B256,
+        known: &dyn Fn(&B256) -> Option<Arc<ExecutedBlock>>,
+        pointers: Option<SafeAndFinalized>,
+    ) -> Result<(Vec<B256>, Vec<B256>), ExecutorError> {
+        Ok(self.store.set_canonical_head_using(hash, known, pointers)?)
+    }
+
+    /// Records the safe and finalized blocks (nothing is written when they are unchanged).
+    pub fn set_safe_and_finalized(&self, safe: B256, finalized: B256) -> Result<(), ExecutorError> {
+        Ok(self.store.set_safe_and_finalized(safe, finalized)?)
     }
 
     /// Builds a block on `parent_hash` from `attributes`, executing `candidates` in order and

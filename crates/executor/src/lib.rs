@@ -22,6 +22,8 @@ pub mod header_validation;
 mod sender_recovery;
 mod state_db;
 mod state_root;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod test_utils;
 mod trie_prefetch;
 mod tx_error;
 

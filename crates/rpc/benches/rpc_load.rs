@@ -15,9 +15,8 @@ use alloy_eips::BlockNumberOrTag;
 use alloy_primitives::{Address, Bytes, B256};
 use alloy_rpc_types_eth::{Filter, TransactionRequest};
 use common::{context, emit, genesis, server_with, EMITTER};
-use fastevm_executor::{init_genesis, BlockAttributes, Blockchain, ChainSpec};
+use fastevm_executor::{test_utils::in_memory_chain, BlockAttributes, Blockchain};
 use fastevm_rpc::{EthApiClient, RpcServerConfig};
-use fastevm_storage::{ChainStore, StoreOptions};
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use std::{
     net::SocketAddr,
@@ -31,13 +30,7 @@ const FUNDED_ACCOUNTS: u64 = 10_000;
 const LOG_BLOCKS: u64 = 10_000;
 
 fn chain_with(accounts: u64) -> Blockchain {
-    let genesis = genesis(accounts);
-    let store = ChainStore::open("rpc-bench", StoreOptions::in_memory()).expect("store");
-    init_genesis(&store, &genesis).expect("genesis");
-    Blockchain::new(
-        Arc::new(store),
-        Arc::new(ChainSpec::from_genesis(&genesis).expect("spec")),
-    )
+    in_memory_chain("rpc-bench", &genesis(accounts))
 }
 
 fn percentile(sorted: &[Duration], p: usize) -> Duration {

@@ -18,9 +18,9 @@ use alloy_consensus::{Block, TxEnvelope};
 use alloy_primitives::B256;
 use alloy_rlp::Decodable;
 use common::http_post;
-use fastevm_executor::{init_genesis, parse_genesis, Blockchain, ChainSpec};
+use fastevm_executor::{parse_genesis, test_utils::in_memory_chain, ChainSpec};
 use fastevm_rpc::{start_rpc_server, RpcContext, RpcServerConfig, RpcServerHandle};
-use fastevm_storage::{ChainStore, StoreOptions};
+use fastevm_storage::ChainStore;
 use fastevm_txpool::{PoolConfig, TxPool};
 use std::{
     path::{Path, PathBuf},
@@ -58,10 +58,7 @@ fn import_chain() -> (Arc<ChainStore>, Arc<ChainSpec>) {
     let dir = fixtures();
     let genesis = parse_genesis(&std::fs::read_to_string(dir.join("genesis.json")).unwrap())
         .expect("genesis.json");
-    let store = Arc::new(ChainStore::open("rpc-compat", StoreOptions::in_memory()).unwrap());
-    init_genesis(&store, &genesis).expect("genesis import");
-    let spec = Arc::new(ChainSpec::from_genesis(&genesis).expect("chain spec"));
-    let chain = Blockchain::new(store.clone(), spec.clone());
+    let chain = in_memory_chain("rpc-compat", &genesis);
     let rlp = std::fs::read(dir.join("chain.rlp")).unwrap();
     let mut slice = rlp.as_slice();
     let mut imported = 0;
@@ -78,12 +75,12 @@ fn import_chain() -> (Arc<ChainStore>, Arc<ChainSpec>) {
     let state = &fcu["params"][0];
     let hash = |key: &str| -> B256 { state[key].as_str().unwrap().parse().unwrap() };
     chain.set_head(hash("headBlockHash")).unwrap();
-    store
+    chain
         .set_safe_and_finalized(hash("safeBlockHash"), hash("finalizedBlockHash"))
         .unwrap();
-    assert_eq!(store.head_hash().unwrap(), hash("headBlockHash"));
+    assert_eq!(chain.store().head_hash().unwrap(), hash("headBlockHash"));
     println!("imported {imported} blocks; head {}", hash("headBlockHash"));
-    (store, spec)
+    (chain.store().clone(), chain.spec().clone())
 }
 
 /// The public RPC server over the imported chain, with an empty pool, on a loopback port.

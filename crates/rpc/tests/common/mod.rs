@@ -13,9 +13,8 @@ use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use fastevm_engine::Engine;
 use fastevm_engine_api::PayloadRequest;
-use fastevm_executor::{init_genesis, merged_at_genesis, Blockchain, ChainSpec};
+use fastevm_executor::{merged_at_genesis, test_utils::in_memory_chain, Blockchain};
 use fastevm_rpc::{start_rpc_server, RpcContext, RpcServerConfig, RpcServerHandle};
-use fastevm_storage::{ChainStore, StoreOptions};
 use fastevm_txpool::{PoolConfig, TxPool};
 use std::{collections::BTreeMap, net::SocketAddr, sync::Arc};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -69,13 +68,7 @@ pub fn genesis(accounts: u64) -> Genesis {
 
 /// A fresh in-memory chain from [`genesis`].
 pub fn chain(accounts: u64) -> Blockchain {
-    let genesis = genesis(accounts);
-    let store = ChainStore::open("rpc-test", StoreOptions::in_memory()).expect("store");
-    init_genesis(&store, &genesis).expect("genesis");
-    Blockchain::new(
-        Arc::new(store),
-        Arc::new(ChainSpec::from_genesis(&genesis).expect("spec")),
-    )
+    in_memory_chain("rpc-test", &genesis(accounts))
 }
 
 /// An RPC context over `chain` with an empty pool.

@@ -78,6 +78,7 @@ async fn send(rpc: &JsonRpc, nonce: u64) -> B256 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_metric_moves_and_agrees_with_the_chain() {
+    let _turn = crate::module_turn::take(module_path!());
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let (mut committee, mut configs) = generate_local_committee(1, 0, None).unwrap();

@@ -3,10 +3,8 @@
 
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, Bytes, B256, U256};
-use fastevm::{
-    dev_genesis::{dev_signers, DEV_CHAIN_ID},
-    test_utils::{sign_eip1559, spawn_dev, spawn_node_with, JsonRpc, NodeProcess, TxFees},
-};
+use fastevm::test_utils::{sign_eip1559, spawn_dev, spawn_node_with, JsonRpc, NodeProcess, TxFees};
+use fastevm_dev_chain::{dev_signers, DEV_CHAIN_ID};
 use serde_json::{json, Value};
 use std::{path::Path, time::Duration};
 
@@ -76,6 +74,7 @@ async fn send(rpc: &JsonRpc, nonce: u64) -> B256 {
 
 #[tokio::test]
 async fn pooled_transactions_survive_sigkill() {
+    let _turn = crate::module_turn::take(module_path!());
     let dir = tempfile::tempdir().unwrap();
     let node = start(dir.path(), true, &[]);
     let rpc = JsonRpc::new(&node.rpc);
@@ -121,6 +120,7 @@ async fn pooled_transactions_survive_sigkill() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dev_chain_restores_what_was_not_mined() {
+    let _turn = crate::module_turn::take(module_path!());
     let dir = tempfile::tempdir().unwrap();
     let bin = Path::new(env!("CARGO_BIN_EXE_fastevm"));
     let mut dev = spawn_dev(bin, dir.path(), 1);

@@ -4,11 +4,13 @@
 //! `sign`, `sign_transaction`). Needs `pip install web3 eth-account` (`.ci/run` installs them);
 //! a missing package fails the test, it is never skipped.
 
-use fastevm::{dev_genesis::dev_signers, test_utils::spawn_dev};
+use fastevm::test_utils::spawn_dev;
+use fastevm_dev_chain::dev_signers;
 use std::{path::Path, process::Command};
 
 #[test]
 fn web3_py_client_works_against_the_dev_chain() {
+    let _turn = crate::module_turn::take(module_path!());
     let dir = tempfile::tempdir().unwrap();
     let dev = spawn_dev(Path::new(env!("CARGO_BIN_EXE_fastevm")), dir.path(), 1);
     let addr = &dev.rpc[0];

@@ -2,14 +2,11 @@
 //! the same blocks, resumes after a restart without skipping or repeating a commit, retries an
 //! unreachable node and stops loudly on an INVALID block.
 
+use crate::fixture::{dev_engine, dev_engine_at, serve};
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, Bytes, B256, U256};
 use alloy_rpc_types_engine::{
     ForkchoiceState, ForkchoiceUpdated, PayloadId, PayloadStatus, PayloadStatusEnum,
-};
-use fastevm::{
-    dev_genesis::{dev_genesis, dev_signers, DEV_CHAIN_ID},
-    test_utils::{sign_eip1559, TxFees},
 };
 use fastevm_consensus::{
     commit::{Commit, CommitDigest, CommittedSubDag},
@@ -19,30 +16,16 @@ use fastevm_consensus::{
 use fastevm_consensus_bridge::{
     decode_commit_marker, BridgeError, CommitOutcome, ConsensusBridge, PayloadRules, RetryPolicy,
 };
-use fastevm_engine::Engine;
+use fastevm_dev_chain::{dev_signers, sign_eip1559, TxFees, DEV_CHAIN_ID};
 use fastevm_engine_api::{
     BuiltBlock, EngineClientError, ExecutionClient, HeadInfo, PayloadRequest, RpcExecutionClient,
 };
 use fastevm_engine_rpc::InProcessClient;
-use fastevm_executor::{init_genesis, Blockchain, ChainSpec};
-use fastevm_storage::{ChainStore, StoreOptions};
 use std::{
     path::Path,
-    sync::{
-        atomic::{AtomicU32, Ordering},
-        Arc,
-    },
+    sync::atomic::{AtomicU32, Ordering},
     time::Duration,
 };
-
-fn engine(store: ChainStore) -> Arc<Engine> {
-    let genesis = dev_genesis();
-    init_genesis(&store, &genesis).unwrap();
-    Arc::new(Engine::new(Blockchain::new(
-        Arc::new(store),
-        Arc::new(ChainSpec::from_genesis(&genesis).unwrap()),
-    )))
-}
 
 fn rules() -> PayloadRules {
     PayloadRules {
@@ -140,7 +123,7 @@ async fn four_nodes_reach_the_same_block_at_every_height() {
     let mut heads: Vec<Vec<B256>> = Vec::new();
     let mut engines = Vec::new();
     for _ in 0..4 {
-        let engine = engine(ChainStore::open("bridge", StoreOptions::in_memory()).unwrap());
+        let engine = dev_engine("bridge");
         let mut bridge =
             ConsensusBridge::connect(InProcessClient::new(engine.clone()), rules(), fast_retry())
                 .await
@@ -193,7 +176,7 @@ async fn four_nodes_reach_the_same_block_at_every_height() {
 async fn restart_resumes_at_the_next_commit() {
     let dir = tempfile::tempdir().unwrap();
     let commits = commits(6);
-    let open = |dir: &Path| engine(ChainStore::open(dir, StoreOptions::default()).unwrap());
+    let open = |dir: &Path| dev_engine_at(dir);
     {
         let engine = open(dir.path());
         let mut bridge =
@@ -286,9 +269,7 @@ impl ExecutionClient for FaultyClient {
 async fn unreachable_node_is_retried_and_invalid_block_stops_the_bridge() {
     let commits = commits(2);
     let flaky = FaultyClient {
-        inner: InProcessClient::new(engine(
-            ChainStore::open("flaky", StoreOptions::in_memory()).unwrap(),
-        )),
+        inner: InProcessClient::new(dev_engine("flaky")),
         unreachable_calls: AtomicU32::new(3),
         invalid_new_payload: false,
     };
@@ -301,9 +282,7 @@ async fn unreachable_node_is_retried_and_invalid_block_stops_the_bridge() {
     ));
 
     let down = FaultyClient {
-        inner: InProcessClient::new(engine(
-            ChainStore::open("down", StoreOptions::in_memory()).unwrap(),
-        )),
+        inner: InProcessClient::new(dev_engine("down")),
         unreachable_calls: AtomicU32::new(0),
         invalid_new_payload: false,
     };
@@ -317,9 +296,7 @@ async fn unreachable_node_is_retried_and_invalid_block_stops_the_bridge() {
     assert_eq!(bridge.last_executed_commit(), 0);
 
     let invalid = FaultyClient {
-        inner: InProcessClient::new(engine(
-            ChainStore::open("invalid", StoreOptions::in_memory()).unwrap(),
-        )),
+        inner: InProcessClient::new(dev_engine("invalid")),
         unreachable_calls: AtomicU32::new(0),
         invalid_new_payload: true,
     };
@@ -343,25 +320,17 @@ fn bridge_client_outage(bridge: &ConsensusBridge<FaultyClient>, calls: u32) {
 #[tokio::test]
 async fn bridge_over_jwt_rpc_matches_the_in_process_node() {
     let commits = commits(6);
-    let dir = tempfile::tempdir().unwrap();
-    let chain = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/genesis/dev.json"));
-    let mut node = fastevm::test_utils::spawn_node(
-        Path::new(env!("CARGO_BIN_EXE_fastevm")),
-        dir.path(),
-        Some(chain),
-    );
-    let secret =
-        fastevm_engine_api::JwtSecret::load_or_generate(&dir.path().join("jwt.hex")).unwrap();
+    let node = serve(dev_engine("bridge-remote")).await;
     let remote = RpcExecutionClient::new(
-        &format!("http://{}", node.authrpc),
-        secret,
+        &format!("http://{}", node.addr),
+        node.secret.clone(),
         Duration::from_secs(30),
     )
     .unwrap();
     let mut over_rpc = ConsensusBridge::connect(remote, rules(), fast_retry())
         .await
         .unwrap();
-    let local = engine(ChainStore::open("bridge-local", StoreOptions::in_memory()).unwrap());
+    let local = dev_engine("bridge-local");
     let mut in_process =
         ConsensusBridge::connect(InProcessClient::new(local), rules(), fast_retry())
             .await
@@ -372,8 +341,10 @@ async fn bridge_over_jwt_rpc_matches_the_in_process_node() {
         assert_eq!(a, b, "commit {}", commit.commit_index);
     }
     assert_eq!(over_rpc.last_executed_commit(), 6);
-    node.child.kill().unwrap();
-    node.child.wait().unwrap();
+    assert_eq!(
+        node.engine.chain().store().head_hash().unwrap(),
+        in_process.head().hash
+    );
 }
 
 /// With a heartbeat, commits without transactions make no block unless the heartbeat is due;
@@ -388,7 +359,7 @@ async fn empty_commits_are_passed_over_until_the_heartbeat() {
         empty_block_interval_ms: Some(2_000),
         ..rules()
     };
-    let engine = engine(ChainStore::open("heartbeat", StoreOptions::in_memory()).unwrap());
+    let engine = dev_engine("heartbeat");
     let mut bridge = ConsensusBridge::connect(
         InProcessClient::new(engine.clone()),
         heartbeat.clone(),
@@ -462,7 +433,7 @@ impl ExecutionClient for RestartingClient {
 async fn blocks_an_execution_node_lost_in_a_crash_are_executed_again() {
     // Commit 4 carries nothing and makes no block.
     let commits = commits_where(8, |k| k != 4);
-    let reference = engine(ChainStore::open("reference", StoreOptions::in_memory()).unwrap());
+    let reference = dev_engine("reference");
     let mut reference_bridge = ConsensusBridge::connect(
         InProcessClient::new(reference.clone()),
         rules(),
@@ -474,7 +445,7 @@ async fn blocks_an_execution_node_lost_in_a_crash_are_executed_again() {
         reference_bridge.execute(commit).await.unwrap();
     }
 
-    let before_crash = engine(ChainStore::open("before", StoreOptions::in_memory()).unwrap());
+    let before_crash = dev_engine("before");
     let client = RestartingClient(std::sync::Mutex::new(InProcessClient::new(before_crash)));
     let mut bridge = ConsensusBridge::connect(client, rules(), fast_retry())
         .await
@@ -483,7 +454,7 @@ async fn blocks_an_execution_node_lost_in_a_crash_are_executed_again() {
         bridge.execute(commit).await.unwrap();
     }
     // The node restarts with only the blocks of commits 1 and 2 on its disk.
-    let restarted = engine(ChainStore::open("restarted", StoreOptions::in_memory()).unwrap());
+    let restarted = dev_engine("restarted");
     let mut earlier = ConsensusBridge::connect(
         InProcessClient::new(restarted.clone()),
         rules(),

@@ -2,11 +2,12 @@
 //! accounts, and imports through the `fastevm init` command.
 
 use alloy_primitives::{address, U256};
-use fastevm::dev_genesis::{dev_genesis, dev_genesis_json, dev_signers, DEV_BALANCE_WEI};
+use fastevm_dev_chain::{dev_genesis, dev_genesis_json, dev_signers, DEV_BALANCE_WEI};
 use std::process::Command;
 
 #[test]
 fn committed_file_matches_generator() {
+    let _turn = crate::module_turn::take(module_path!());
     let committed =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/genesis/dev.json")).unwrap();
     assert_eq!(
@@ -18,6 +19,7 @@ fn committed_file_matches_generator() {
 
 #[test]
 fn funds_the_test_mnemonic_accounts() {
+    let _turn = crate::module_turn::take(module_path!());
     let signers = dev_signers();
     // The well-known first and last addresses of "test test ... junk" (m/44'/60'/0'/0/i).
     assert_eq!(
@@ -40,6 +42,7 @@ fn funds_the_test_mnemonic_accounts() {
 
 #[test]
 fn init_command_prints_hash_and_is_idempotent() {
+    let _turn = crate::module_turn::take(module_path!());
     let dir = tempfile::tempdir().unwrap();
     let run = || {
         Command::new(env!("CARGO_BIN_EXE_fastevm"))

@@ -3,16 +3,12 @@
 //! fresh node to the same hash.
 
 use alloy_primitives::{Address, Bytes, B256, U256};
-use fastevm::{
-    dev_genesis::{dev_genesis, dev_signers, DEV_CHAIN_ID},
-    test_utils::{
-        sign_eip1559, token_balance_slot, token_runtime_code, token_transfer_calldata,
-        transfer_topic, TxFees,
-    },
+use fastevm::test_utils::{
+    sign_eip1559, token_balance_slot, token_runtime_code, token_transfer_calldata, transfer_topic,
+    TxFees,
 };
-use fastevm_executor::{init_genesis, BlockAttributes, Blockchain, ChainSpec};
-use fastevm_storage::{ChainStore, StoreOptions};
-use std::sync::Arc;
+use fastevm_dev_chain::{dev_genesis, dev_signers, DEV_CHAIN_ID};
+use fastevm_executor::{test_utils::in_memory_chain, BlockAttributes, Blockchain};
 
 const TOKEN: Address = Address::new([0x70; 20]);
 
@@ -31,9 +27,7 @@ fn node() -> Blockchain {
                 .into(),
             )),
     );
-    let store = Arc::new(ChainStore::open("building", StoreOptions::in_memory()).unwrap());
-    init_genesis(&store, &genesis).unwrap();
-    Blockchain::new(store, Arc::new(ChainSpec::from_genesis(&genesis).unwrap()))
+    in_memory_chain("building", &genesis)
 }
 
 fn attributes(timestamp: u64) -> BlockAttributes {
@@ -50,6 +44,7 @@ fn attributes(timestamp: u64) -> BlockAttributes {
 
 #[test]
 fn build_skips_invalid_and_replays_identically() {
+    let _turn = crate::module_turn::take(module_path!());
     let a = node();
     let b = node();
     let signers = dev_signers();
@@ -183,6 +178,7 @@ fn build_skips_invalid_and_replays_identically() {
 
 #[test]
 fn tampered_block_names_the_field() {
+    let _turn = crate::module_turn::take(module_path!());
     let a = node();
     let b = node();
     let genesis = a.store().head_hash().unwrap();

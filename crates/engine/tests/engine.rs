@@ -5,31 +5,19 @@ use alloy_consensus::Block;
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, Bytes, B256, U256};
 use alloy_rpc_types_engine::{ForkchoiceState, PayloadStatusEnum};
-use fastevm::{
-    dev_genesis::{dev_genesis, dev_signers, DEV_CHAIN_ID},
-    test_utils::{payload_attributes, sign_eip1559, TxFees},
-};
+use fastevm_dev_chain::{dev_genesis, dev_signers, sign_eip1559, TxFees, DEV_CHAIN_ID};
 use fastevm_engine::{Engine, EngineError};
-use fastevm_engine_api::PayloadRequest;
-use fastevm_executor::{init_genesis, Blockchain, ChainSpec};
+use fastevm_engine_api::{test_utils::payload_attributes, PayloadRequest};
+use fastevm_executor::test_utils::{in_memory_chain, on_disk_chain};
 use fastevm_storage::{ChainStore, StoreOptions};
-use std::{path::Path, sync::Arc};
-
-fn engine_at(store: ChainStore) -> Engine {
-    let genesis = dev_genesis();
-    init_genesis(&store, &genesis).unwrap();
-    Engine::new(Blockchain::new(
-        Arc::new(store),
-        Arc::new(ChainSpec::from_genesis(&genesis).unwrap()),
-    ))
-}
+use std::path::Path;
 
 fn engine() -> Engine {
-    engine_at(ChainStore::open("engine", StoreOptions::in_memory()).unwrap())
+    Engine::new(in_memory_chain("engine", &dev_genesis()))
 }
 
 fn on_disk(dir: &Path) -> Engine {
-    engine_at(ChainStore::open(dir, StoreOptions::default()).unwrap())
+    Engine::new(on_disk_chain(dir, &dev_genesis()))
 }
 
 fn fcs(head: B256) -> ForkchoiceState {

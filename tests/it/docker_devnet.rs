@@ -24,10 +24,8 @@
 
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, Bytes, B256, U256};
-use fastevm::{
-    dev_genesis::{dev_signers, DEV_CHAIN_ID},
-    test_utils::{free_port, sign_eip1559, JsonRpc, TxFees},
-};
+use fastevm::test_utils::{free_port, sign_eip1559, JsonRpc, TxFees};
+use fastevm_dev_chain::{dev_signers, DEV_CHAIN_ID};
 use serde_json::{json, Value};
 use std::{
     collections::BTreeSet,
@@ -466,6 +464,7 @@ async fn expect_same_chain(devnet: &Devnet, nodes: &[usize], at_least: u64) -> u
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn docker_devnet_survives_stops_kills_partitions_and_a_wiped_validator() {
+    let _turn = crate::module_turn::take(module_path!());
     let all = [0, 1, 2, 3];
     let clock = Instant::now();
     let devnet = Devnet::start();

@@ -61,6 +61,7 @@ fn path(p: &Path) -> &str {
 
 #[test]
 fn an_interrupted_import_resumes_and_export_reproduces_the_file() {
+    let _turn = crate::module_turn::take(module_path!());
     let dir = tempfile::tempdir().unwrap();
     let datadir = dir.path().join("node");
     let genesis = fixtures().join("genesis.json");
@@ -129,6 +130,7 @@ fn an_interrupted_import_resumes_and_export_reproduces_the_file() {
 
 #[test]
 fn an_invalid_block_stops_the_import_and_keeps_the_blocks_before_it() {
+    let _turn = crate::module_turn::take(module_path!());
     let dir = tempfile::tempdir().unwrap();
     let datadir = dir.path().join("node");
     let genesis = fixtures().join("genesis.json");

@@ -47,7 +47,7 @@ fn attrs(timestamp: u64) -> FastPayloadAttributes {
 
 /// Hash of the dev chain's genesis block.
 fn dev_genesis_hash() -> B256 {
-    let genesis = fastevm::dev_genesis::dev_genesis();
+    let genesis = fastevm_dev_chain::dev_genesis();
     let spec = fastevm_executor::ChainSpec::from_genesis(&genesis).unwrap();
     fastevm_executor::genesis_block(&genesis, &spec)
         .unwrap()
@@ -88,6 +88,7 @@ async fn build_on(c: &EngineHttpClient, head: B256, timestamp: u64) -> B256 {
 
 #[tokio::test]
 async fn node_keeps_head_safe_and_finalized_across_sigkill() {
+    let _turn = crate::module_turn::take(module_path!());
     let dir = tempfile::tempdir().unwrap();
     let (mut node, addr) = start(dir.path(), true);
     let c = client(&addr, dir.path());
@@ -156,6 +157,7 @@ async fn node_keeps_head_safe_and_finalized_across_sigkill() {
 
 #[tokio::test]
 async fn node_writing_in_the_background_restarts_at_a_whole_block() {
+    let _turn = crate::module_turn::take(module_path!());
     let dir = tempfile::tempdir().unwrap();
     let (mut node, addr) = start_with(dir.path(), true, &[]);
     let c = client(&addr, dir.path());
@@ -200,13 +202,14 @@ async fn node_writing_in_the_background_restarts_at_a_whole_block() {
 
 #[test]
 fn a_node_without_chain_on_a_new_datadir_runs_the_dev_genesis() {
+    let _turn = crate::module_turn::take(module_path!());
     let dir = tempfile::tempdir().unwrap();
     let (mut child, _) = start(dir.path(), false);
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(
         std::fs::read_to_string(dir.path().join("genesis.json")).unwrap(),
-        fastevm::dev_genesis::dev_genesis_json(),
+        fastevm_dev_chain::dev_genesis_json(),
         "the genesis it started is written beside the database"
     );
     let store = ChainStore::open(dir.path().join("db"), StoreOptions::default()).unwrap();

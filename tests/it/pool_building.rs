@@ -6,15 +6,13 @@ use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, Bytes, B256, U256};
 use alloy_rpc_types_engine::{ForkchoiceState, PayloadStatusEnum};
 use fastevm::{
-    dev_genesis::{dev_genesis, dev_signers, DEV_CHAIN_ID},
     execution::{start_execution, ExecutionOptions},
     test_utils::{payload_attributes, sign_eip1559, TxFees},
 };
+use fastevm_dev_chain::{dev_genesis, dev_signers, DEV_CHAIN_ID};
 use fastevm_engine_api::PayloadRequest;
-use fastevm_executor::{init_genesis, Blockchain, ChainSpec};
+use fastevm_executor::test_utils::in_memory_chain;
 use fastevm_rpc::HeadState;
-use fastevm_storage::{ChainStore, StoreOptions};
-use std::sync::Arc;
 
 fn fcs(hash: B256) -> ForkchoiceState {
     ForkchoiceState {
@@ -26,13 +24,8 @@ fn fcs(hash: B256) -> ForkchoiceState {
 
 #[tokio::test]
 async fn blocks_are_built_from_the_pool_by_default() {
-    let store = ChainStore::open("pool-building", StoreOptions::in_memory()).unwrap();
-    let genesis = dev_genesis();
-    init_genesis(&store, &genesis).unwrap();
-    let chain = Blockchain::new(
-        Arc::new(store),
-        Arc::new(ChainSpec::from_genesis(&genesis).unwrap()),
-    );
+    let _turn = crate::module_turn::take(module_path!());
+    let chain = in_memory_chain("pool-building", &dev_genesis());
     let stack = start_execution(chain, ExecutionOptions::default())
         .await
         .unwrap();

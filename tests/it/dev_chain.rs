@@ -4,14 +4,12 @@
 
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, Bytes, B256, U256};
-use fastevm::{
-    dev_genesis::{dev_signers, DEV_CHAIN_ID},
-    test_utils::{sign_eip1559, spawn_dev, JsonRpc, TxFees},
-};
+use fastevm::test_utils::{sign_eip1559, spawn_dev, JsonRpc, TxFees};
 use fastevm_blobs::{
     encode_network,
     test_utils::{sidecar_v0, signed_blob_tx},
 };
+use fastevm_dev_chain::{dev_signers, DEV_CHAIN_ID};
 use serde_json::{json, Value};
 use std::{path::Path, time::Duration};
 
@@ -60,6 +58,7 @@ async fn successful_receipts(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_validators_execute_500_transfers_identically() {
+    let _turn = crate::module_turn::take(module_path!());
     let dir = tempfile::tempdir().unwrap();
     let dev = spawn_dev(Path::new(env!("CARGO_BIN_EXE_fastevm")), dir.path(), 4);
     let nodes: Vec<JsonRpc> = dev.rpc.iter().map(|a| JsonRpc::new(a)).collect();
@@ -183,9 +182,10 @@ const TRANSFERS_PER_BLOCK: u64 = 4;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transactions_left_out_of_full_blocks_are_included_later() {
+    let _turn = crate::module_turn::take(module_path!());
     // A chain whose blocks hold only four transfers: a commit carrying more leaves the rest out.
     let dir = tempfile::tempdir().unwrap();
-    let mut genesis = fastevm::dev_genesis::dev_genesis();
+    let mut genesis = fastevm_dev_chain::dev_genesis();
     genesis.gas_limit = 21_000 * TRANSFERS_PER_BLOCK;
     std::fs::write(
         dir.path().join("genesis.json"),

@@ -55,6 +55,7 @@ fn node_stderr(flags: &[&str]) -> String {
 
 #[test]
 fn logs_to_a_pipe_are_plain_unless_colour_is_asked_for() {
+    let _turn = crate::module_turn::take(module_path!());
     let plain = node_stderr(&[]);
     assert!(plain.contains("execution node running"), "{plain}");
     assert!(
@@ -67,6 +68,7 @@ fn logs_to_a_pipe_are_plain_unless_colour_is_asked_for() {
 
 #[test]
 fn json_logs_are_one_object_per_line() {
+    let _turn = crate::module_turn::take(module_path!());
     let json = node_stderr(&["--log-format", "json"]);
     let lines: Vec<&str> = json.lines().filter(|l| !l.trim().is_empty()).collect();
     assert!(!lines.is_empty());

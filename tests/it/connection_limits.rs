@@ -68,6 +68,7 @@ async fn chain_ids(clients: &[HttpClient]) -> Vec<Result<String, String>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_connections_are_served_at_once() {
+    let _turn = crate::module_turn::take(module_path!());
     let dir = tempfile::tempdir().unwrap();
     let node = start(dir.path(), &[]);
 
@@ -127,6 +128,7 @@ async fn a_thousand_connections_are_served_at_once() {
 
 #[tokio::test]
 async fn connections_beyond_the_limit_are_refused() {
+    let _turn = crate::module_turn::take(module_path!());
     let dir = tempfile::tempdir().unwrap();
     let node = start(dir.path(), &["--http.max-connections", "10"]);
     let url = format!("ws://{}", node.rpc);

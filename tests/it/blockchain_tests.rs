@@ -226,6 +226,7 @@ fn run_test(test: &BlockchainTest) -> Result<(), String> {
 
 #[test]
 fn blockchain_tests() {
+    let _turn = crate::module_turn::take(module_path!());
     let mut files = Vec::new();
     json_files(
         &fixtures().join("consensus/eest/blockchain_tests"),

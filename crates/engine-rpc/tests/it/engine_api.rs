@@ -2,6 +2,7 @@
 //! method's version/fork rules and error codes, 100 blocks built on one node and replayed on a
 //! fresh one through `engine_newPayloadV4`, and a reorganisation.
 
+use crate::fixture::{dev_engine, engine_on, serve, Node};
 use alloy_eips::eip2718::Encodable2718;
 use alloy_eips::eip4895::Withdrawal;
 use alloy_genesis::Genesis;
@@ -9,56 +10,21 @@ use alloy_primitives::{Address, Bytes, B256, U256, U64};
 use alloy_rpc_types_engine::{
     ExecutionPayloadFieldV2, ExecutionPayloadInputV2, ForkchoiceState, PayloadId, PayloadStatusEnum,
 };
-use fastevm::{
-    dev_genesis::{dev_genesis, dev_signers, DEV_CHAIN_ID},
-    test_utils::{payload_attributes, sign_eip1559, TxFees},
-};
-use fastevm_engine::Engine;
+use fastevm_dev_chain::{dev_genesis, dev_signers, sign_eip1559, TxFees, DEV_CHAIN_ID};
 use fastevm_engine_api::{
-    engine_http_client, ClientVersionV1, EngineApiClient, EngineHttpClient, FastPayloadAttributes,
-    JwtSecret,
+    engine_http_client, test_utils::payload_attributes, ClientVersionV1, EngineApiClient,
+    EngineHttpClient, FastPayloadAttributes,
 };
-use fastevm_engine_rpc::{start_auth_server, EngineRpc, DEFAULT_AUTH_MAX_CONNECTIONS};
-use fastevm_executor::{init_genesis, Blockchain, ChainSpec};
-use fastevm_storage::{ChainStore, StoreOptions};
-use jsonrpsee::{core::ClientError, server::ServerHandle};
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use jsonrpsee::core::ClientError;
+use std::{net::SocketAddr, time::Duration};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-struct Node {
-    engine: Arc<Engine>,
-    addr: SocketAddr,
-    secret: JwtSecret,
-    _server: ServerHandle,
-}
-
 async fn node() -> Node {
-    node_on(dev_genesis(), "engine-rpc").await
+    serve(dev_engine("engine-rpc")).await
 }
 
 async fn node_on(genesis: Genesis, name: &str) -> Node {
-    let store = ChainStore::open(name, StoreOptions::in_memory()).unwrap();
-    init_genesis(&store, &genesis).unwrap();
-    let engine = Arc::new(Engine::new(Blockchain::new(
-        Arc::new(store),
-        Arc::new(ChainSpec::from_genesis(&genesis).unwrap()),
-    )));
-    let secret = JwtSecret::random();
-    let (server, addr) = start_auth_server(
-        "127.0.0.1:0".parse().unwrap(),
-        secret.clone(),
-        EngineRpc::new(engine.clone(), None),
-        None,
-        DEFAULT_AUTH_MAX_CONNECTIONS,
-    )
-    .await
-    .unwrap();
-    Node {
-        engine,
-        addr,
-        secret,
-        _server: server,
-    }
+    serve(engine_on(&genesis, name)).await
 }
 
 fn client(node: &Node) -> EngineHttpClient {
@@ -389,7 +355,10 @@ async fn requests_without_a_valid_token_get_401_and_run_nothing() {
     assert!(stale.starts_with("HTTP/1.1 401"), "{stale}");
     let wrong = raw_post(
         n.addr,
-        Some(JwtSecret::random().encode_token(fastevm_engine_api::jwt::unix_now())),
+        Some(
+            fastevm_engine_api::JwtSecret::random()
+                .encode_token(fastevm_engine_api::jwt::unix_now()),
+        ),
         body,
     )
     .await;

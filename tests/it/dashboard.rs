@@ -89,6 +89,7 @@ async fn send_transfers(rpc: &JsonRpc, first_nonce: u64, count: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_shows_four_live_nodes_and_the_numbers_move() {
+    let _turn = crate::module_turn::take(module_path!());
     let bin = Path::new(env!("CARGO_BIN_EXE_fastevm"));
     let dir = tempfile::tempdir().unwrap();
     let dev = spawn_dev_with(bin, dir.path(), 4, &["--metrics", "127.0.0.1:0"]);

@@ -10,7 +10,6 @@ use alloy_genesis::Genesis;
 use alloy_primitives::{Bytes, B256};
 use alloy_rpc_types_engine::{ExecutionPayloadEnvelopeV4, ForkchoiceState, PayloadStatusEnum};
 use fastevm::{
-    dev_genesis::{dev_genesis, dev_signers, DEV_CHAIN_ID},
     execution::{start_execution, ExecutionOptions, ExecutionStack},
     test_utils::payload_attributes,
 };
@@ -19,14 +18,14 @@ use fastevm_blobs::{
     test_utils::{sidecar_v0, sidecar_v1, signed_blob_tx},
     BlobSidecar,
 };
+use fastevm_dev_chain::{dev_genesis, dev_signers, DEV_CHAIN_ID};
 use fastevm_engine::Engine;
 use fastevm_engine_api::{
     engine_http_client, EngineApiClient, EngineHttpClient, FastPayloadAttributes, JwtSecret,
 };
 use fastevm_engine_rpc::{start_auth_server, EngineRpc, DEFAULT_AUTH_MAX_CONNECTIONS};
-use fastevm_executor::{init_genesis, Blockchain, ChainSpec};
+use fastevm_executor::{test_utils::in_memory_chain, Blockchain};
 use fastevm_rpc::HeadState;
-use fastevm_storage::{ChainStore, StoreOptions};
 use jsonrpsee::server::ServerHandle;
 use std::{sync::Arc, time::Duration};
 
@@ -52,12 +51,7 @@ fn osaka_genesis() -> Genesis {
 }
 
 fn chain_from(name: &str, genesis: Genesis) -> Blockchain {
-    let store = ChainStore::open(name, StoreOptions::in_memory()).unwrap();
-    init_genesis(&store, &genesis).unwrap();
-    Blockchain::new(
-        Arc::new(store),
-        Arc::new(ChainSpec::from_genesis(&genesis).unwrap()),
-    )
+    in_memory_chain(name, &genesis)
 }
 
 /// An Engine API server over `engine` and a client of it.
@@ -146,6 +140,7 @@ fn block_hash(envelope: &ExecutionPayloadEnvelopeV4) -> B256 {
 
 #[tokio::test]
 async fn blobs_go_from_the_pool_into_the_bundle_and_through_ordered_bytes_alike() {
+    let _turn = crate::module_turn::take(module_path!());
     let sidecar = sidecar_v0(2);
     let BlobSidecar::Eip4844(inner) = &sidecar else {
         unreachable!()
@@ -212,6 +207,7 @@ async fn blobs_go_from_the_pool_into_the_bundle_and_through_ordered_bytes_alike(
 
 #[tokio::test]
 async fn blob_transactions_without_good_blobs_or_room_are_left_out() {
+    let _turn = crate::module_turn::take(module_path!());
     let engine = Arc::new(Engine::new(chain("blobs-left-out")));
     let genesis = engine.chain().store().head_hash().unwrap();
     let (client, _server) = serve(engine).await;
@@ -250,6 +246,7 @@ async fn blob_transactions_without_good_blobs_or_room_are_left_out() {
 
 #[tokio::test]
 async fn from_osaka_on_blobs_come_with_cell_proofs() {
+    let _turn = crate::module_turn::take(module_path!());
     let sidecar = sidecar_v0(1);
     let tx = signed_blob_tx(&dev_signers()[0], DEV_CHAIN_ID, &sidecar, 0);
     let network = Bytes::from(encode_network(&tx, Some(&sidecar)));

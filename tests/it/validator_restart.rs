@@ -4,13 +4,11 @@
 //! same block, on all four nodes.
 
 use alloy_primitives::{Address, B256, U256};
-use fastevm::{
-    dev_genesis::dev_signers,
-    test_utils::{
-        consensus_args, free_port, send_dev_transfer, spawn_consensus, spawn_node_on, JsonRpc,
-    },
+use fastevm::test_utils::{
+    consensus_args, free_port, send_dev_transfer, spawn_consensus, spawn_node_on, JsonRpc,
 };
 use fastevm_consensus_node::generate_local_committee;
+use fastevm_dev_chain::dev_signers;
 use serde_json::{json, Value};
 use std::{
     path::{Path, PathBuf},
@@ -104,6 +102,7 @@ async fn send(rpc: &JsonRpc, sender: usize, nonce: u64) -> B256 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_validator_and_execution_node_recover_without_losing_transactions() {
+    let _turn = crate::module_turn::take(module_path!());
     let dir = tempfile::tempdir().unwrap();
     let mut validators = start_validators(dir.path());
     // Transactions go through nodes 0 and 3, whose processes stay up.

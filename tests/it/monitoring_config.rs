@@ -39,6 +39,7 @@ fn names_in(expr: &str) -> Vec<String> {
 
 #[test]
 fn the_grafana_dashboard_charts_exactly_the_registered_metrics() {
+    let _turn = crate::module_turn::take(module_path!());
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/docker/monitoring/grafana/dashboards/fastevm.json"
@@ -90,6 +91,7 @@ fn promtool(args: &[&str]) -> String {
 
 #[test]
 fn prometheus_configurations_and_alert_rules_pass_promtool() {
+    let _turn = crate::module_turn::take(module_path!());
     for config in ["prometheus.yml", "prometheus-host.yml"] {
         let out = promtool(&["check", "config", config]);
         assert!(
