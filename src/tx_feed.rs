@@ -1,9 +1,9 @@
 //! How pooled transactions reach consensus blocks, wired for the two ways FastEVM runs.
 //!
 //! A consensus node proposes the pending transactions of its own execution node's pool, each
-//! once, and again while still pending [`REOFFER_AFTER`] later (`fastevm_txpool::Reoffer`: a
-//! commit whose transactions do not all fit its block leaves the rest out, and a proposal can be
-//! lost with its proposer). [`PoolFeed`] reads the pool in process (`fastevm dev`); under
+//! once, again at once when a block built from their commit left them out, and again while
+//! still pending [`REOFFER_AFTER`] later (a proposal can be lost with its proposer; see
+//! `fastevm_txpool::Reoffer`). [`PoolFeed`] reads the pool in process (`fastevm dev`); under
 //! `fastevm consensus` the validator's `fastevm_consensus_bridge::RemotePoolFeed` long-polls the
 //! node's `fastevm_pendingTransactions`, served by `fastevm_engine_rpc::PoolFeedServer` (the
 //! protocol is `fastevm_engine_api::PoolFeedApi`). The same port takes the other direction too:

@@ -46,6 +46,10 @@ pub trait TransactionSource: Send + Sync {
     /// The canonical chain changed: blocks `removed` (newest first) left it, `added` (oldest
     /// first) joined it.
     fn on_canonical_change(&self, removed: &[ChainBlock], added: &[ChainBlock]);
+    /// A payload built from ordered transactions left out `hashes` of them (block gas full,
+    /// duplicates, nonces not yet reached): the pool offers those still pending to consensus
+    /// again at once. Nothing by default.
+    fn left_out(&self, _hashes: &[B256]) {}
     /// The verified sidecar of the pooled blob transaction `hash` (none by default: a source
     /// without blobs).
     fn blob_sidecar(&self, _hash: &B256) -> Option<Arc<BlobSidecar>> {
@@ -496,6 +500,8 @@ impl Engine {
                 candidates.push((tx, sender));
             }
         }
+        // Candidates before this index are the ordered (consensus) transactions.
+        let ordered = candidates.len();
         if !request.no_tx_pool {
             if let Some(source) = &source {
                 let base_fee = expected_base_fee(self.chain.spec(), parent).unwrap_or_default();
@@ -534,6 +540,17 @@ impl Engine {
         self.observe_execution(&built.timings);
         for skipped in &built.skipped {
             tracing::debug!(index = skipped.index, hash = %skipped.hash, reason = %skipped.reason, "left out of payload");
+        }
+        if let Some(source) = &source {
+            let left_out: Vec<B256> = built
+                .skipped
+                .iter()
+                .filter(|skipped| skipped.index < ordered)
+                .map(|skipped| skipped.hash)
+                .collect();
+            if !left_out.is_empty() {
+                source.left_out(&left_out);
+            }
         }
         let sidecars = built
             .block

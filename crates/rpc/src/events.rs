@@ -243,6 +243,10 @@ impl TransactionSource for CanonicalNotifier {
         }
     }
 
+    fn left_out(&self, hashes: &[B256]) {
+        self.ctx.pool.note_left_out(hashes.iter().copied());
+    }
+
     fn blob_sidecar(&self, hash: &B256) -> Option<Arc<BlobSidecar>> {
         self.ctx.pool.blob_sidecar(hash)
     }

@@ -46,6 +46,7 @@ mod error;
 mod eviction;
 mod intrinsic_gas;
 mod journal;
+mod left_out;
 mod pending_log;
 mod pool;
 mod reoffer;

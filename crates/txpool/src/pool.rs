@@ -13,6 +13,7 @@ use parking_lot::{Mutex, RwLock};
 use crate::{
     best,
     journal::PoolJournal,
+    left_out::LeftOutLog,
     sender_txs::{PoolTx, SenderTxs},
     tx_set::TxSet,
     validation::{decode_raw, validate, ValidTx},
@@ -31,6 +32,8 @@ pub struct TxPool {
     /// Where admissions are recorded, if anywhere. Lock order: `journal`, then `set`, so that
     /// the file receives admissions in the order the pool made them.
     journal: Mutex<Option<PoolJournal>>,
+    /// Transactions built blocks left out, for the pool feeds to offer again.
+    left_out: Mutex<LeftOutLog>,
 }
 
 fn view(tx: &PoolTx, is_pending: bool) -> PooledTransaction {
@@ -67,6 +70,7 @@ impl TxPool {
             set: RwLock::new(TxSet::new(config.clone())),
             config,
             journal: Mutex::new(None),
+            left_out: Mutex::new(LeftOutLog::default()),
         }
     }
 
@@ -253,6 +257,25 @@ impl TxPool {
             .iter()
             .map(|hash| set.get(hash).map(|(tx, _)| tx.valid.admitted))
             .collect()
+    }
+
+    /// The network-form bytes of `hash` (with its blob sidecar, if any) while it is pending.
+    pub fn pending_raw(&self, hash: &B256) -> Option<Bytes> {
+        let set = self.set.read();
+        let (tx, is_pending) = set.get(hash)?;
+        is_pending.then(|| tx.valid.encoded.clone())
+    }
+
+    /// Notes that a built block left out the transactions `hashes` of the order it was given:
+    /// the pool feeds offer those still pending again at their next proposal.
+    pub fn note_left_out(&self, hashes: impl IntoIterator<Item = B256>) {
+        self.left_out.lock().note(hashes);
+    }
+
+    /// Hashes noted by [`TxPool::note_left_out`] after sequence `after`, oldest first, and the
+    /// sequence to pass next time.
+    pub fn left_out_since(&self, after: u64) -> (Vec<B256>, u64) {
+        self.left_out.lock().since(after)
     }
 
     /// The verified sidecar of the pooled blob transaction `hash`.
