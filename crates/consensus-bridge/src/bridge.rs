@@ -163,6 +163,11 @@ impl<C: ExecutionClient> ConsensusBridge<C> {
         let head = with_retry(self.retry, || self.client.head()).await?;
         let persisted = decode_commit_marker(&head.extra_data).unwrap_or(0);
         let kept_from = self.recent.front().map(|c| c.commit_index);
+        if persisted == self.last_executed && head.hash == self.head.hash {
+            // Only the block being made was lost: the commit is executed again on the same head.
+            tracing::warn!(lost = %lost, execution_head = %head.hash, "the execution node lost the block just made");
+            return Ok(());
+        }
         if persisted >= self.last_executed {
             // Not behind: the node does not know the block for another reason.
             return Err(BridgeError::Syncing(lost));
@@ -282,16 +287,25 @@ impl<C: ExecutionClient> ConsensusBridge<C> {
             self.client.forkchoice_updated(fcs(built.hash), None)
         })
         .await?;
-        if updated.payload_status.status != PayloadStatusEnum::Valid {
-            return Err(BridgeError::Divergence {
-                commit: index,
-                detail: format!(
-                    "forkchoiceUpdated to {} answered {:?}",
-                    built.hash, updated.payload_status.status
-                ),
-            });
+        match updated.payload_status.status {
+            PayloadStatusEnum::Valid => {}
+            // The node restarted after newPayload and lost the block.
+            PayloadStatusEnum::Syncing => return Err(BridgeError::Syncing(built.hash)),
+            other => {
+                return Err(BridgeError::Divergence {
+                    commit: index,
+                    detail: format!("forkchoiceUpdated to {} answered {other:?}", built.hash),
+                })
+            }
         }
         let head = with_retry(self.retry, || self.client.head()).await?;
+        if head.hash != built.hash
+            && decode_commit_marker(&head.extra_data).is_none_or(|commit| commit < index)
+        {
+            // The node moved its head to the block, then restarted without it (it was still
+            // being written): a head from before this commit. Make the lost blocks again.
+            return Err(BridgeError::Syncing(built.hash));
+        }
         if head.hash != built.hash {
             return Err(BridgeError::Divergence {
                 commit: index,

@@ -17,13 +17,17 @@ use fastevm_consensus_bridge::{
     decode_commit_marker, BridgeError, CommitOutcome, ConsensusBridge, PayloadRules, RetryPolicy,
 };
 use fastevm_dev_chain::{dev_signers, sign_eip1559, TxFees, DEV_CHAIN_ID};
+use fastevm_engine::Engine;
 use fastevm_engine_api::{
     BuiltBlock, EngineClientError, ExecutionClient, HeadInfo, PayloadRequest, RpcExecutionClient,
 };
 use fastevm_engine_rpc::InProcessClient;
 use std::{
     path::Path,
-    sync::atomic::{AtomicU32, Ordering},
+    sync::{
+        atomic::{AtomicU32, Ordering},
+        Arc,
+    },
     time::Duration,
 };
 
@@ -401,12 +405,60 @@ async fn empty_commits_are_passed_over_until_the_heartbeat() {
     assert_eq!(engine.chain().store().head_header().unwrap().number, 3);
 }
 
-/// A client whose execution node can be swapped, as when the node restarts from its disk.
-struct RestartingClient(std::sync::Mutex<InProcessClient>);
+/// An engine over the dev genesis that executed `commits` through a bridge of its own.
+async fn engine_after(name: &str, commits: &[CommittedSubDag]) -> Arc<Engine> {
+    let engine = dev_engine(name);
+    let mut bridge =
+        ConsensusBridge::connect(InProcessClient::new(engine.clone()), rules(), fast_retry())
+            .await
+            .unwrap();
+    for commit in commits {
+        bridge.execute(commit).await.unwrap();
+    }
+    engine
+}
+
+/// `got` has the same head and the same canonical block at every height as `want`.
+fn assert_same_canonical_chain(want: &Engine, got: &Engine) {
+    let (want, got) = (want.chain().store(), got.chain().store());
+    assert_eq!(got.head_hash().unwrap(), want.head_hash().unwrap());
+    for number in 0..=want.head_header().unwrap().number {
+        assert_eq!(
+            got.canonical_hash(number).unwrap(),
+            want.canonical_hash(number).unwrap(),
+            "block {number}"
+        );
+    }
+}
+
+/// A client whose execution node can be swapped, as when the node restarts from its disk:
+/// by the test, or right after a given number of head moves (the node moved its head and
+/// answered, then lost the blocks it had not written yet before the bridge read its head back).
+struct RestartingClient {
+    node: std::sync::Mutex<InProcessClient>,
+    crash: std::sync::Mutex<Option<(u32, InProcessClient)>>,
+}
 
 impl RestartingClient {
+    fn new(node: InProcessClient) -> Self {
+        Self {
+            node: std::sync::Mutex::new(node),
+            crash: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Restarts as `restarted` right after the `head_moves`th head move.
+    fn crashing_after(self, head_moves: u32, restarted: InProcessClient) -> Self {
+        *self.crash.lock().unwrap() = Some((head_moves, restarted));
+        self
+    }
+
+    fn restart(&self, restarted: InProcessClient) {
+        *self.node.lock().unwrap() = restarted;
+    }
+
     fn node(&self) -> InProcessClient {
-        self.0.lock().unwrap().clone()
+        self.node.lock().unwrap().clone()
     }
 }
 
@@ -419,7 +471,17 @@ impl ExecutionClient for RestartingClient {
         state: ForkchoiceState,
         request: Option<PayloadRequest>,
     ) -> Result<ForkchoiceUpdated, EngineClientError> {
-        self.node().forkchoice_updated(state, request).await
+        let head_move = request.is_none();
+        let answer = self.node().forkchoice_updated(state, request).await;
+        let mut crash = self.crash.lock().unwrap();
+        if let Some((left, _)) = crash.as_mut().filter(|_| head_move && answer.is_ok()) {
+            *left -= 1;
+            if *left == 0 {
+                let (_, restarted) = crash.take().expect("checked");
+                self.restart(restarted);
+            }
+        }
+        answer
     }
     async fn get_payload(&self, id: PayloadId) -> Result<BuiltBlock, EngineClientError> {
         self.node().get_payload(id).await
@@ -433,20 +495,10 @@ impl ExecutionClient for RestartingClient {
 async fn blocks_an_execution_node_lost_in_a_crash_are_executed_again() {
     // Commit 4 carries nothing and makes no block.
     let commits = commits_where(8, |k| k != 4);
-    let reference = dev_engine("reference");
-    let mut reference_bridge = ConsensusBridge::connect(
-        InProcessClient::new(reference.clone()),
-        rules(),
-        fast_retry(),
-    )
-    .await
-    .unwrap();
-    for commit in &commits {
-        reference_bridge.execute(commit).await.unwrap();
-    }
+    let reference = engine_after("reference", &commits).await;
 
     let before_crash = dev_engine("before");
-    let client = RestartingClient(std::sync::Mutex::new(InProcessClient::new(before_crash)));
+    let client = RestartingClient::new(InProcessClient::new(before_crash));
     let mut bridge = ConsensusBridge::connect(client, rules(), fast_retry())
         .await
         .unwrap();
@@ -454,18 +506,10 @@ async fn blocks_an_execution_node_lost_in_a_crash_are_executed_again() {
         bridge.execute(commit).await.unwrap();
     }
     // The node restarts with only the blocks of commits 1 and 2 on its disk.
-    let restarted = dev_engine("restarted");
-    let mut earlier = ConsensusBridge::connect(
-        InProcessClient::new(restarted.clone()),
-        rules(),
-        fast_retry(),
-    )
-    .await
-    .unwrap();
-    for commit in &commits[..2] {
-        earlier.execute(commit).await.unwrap();
-    }
-    *bridge.client().0.lock().unwrap() = InProcessClient::new(restarted.clone());
+    let restarted = engine_after("restarted", &commits[..2]).await;
+    bridge
+        .client()
+        .restart(InProcessClient::new(restarted.clone()));
 
     // Commit 7 finds its parent gone: commits 3–6 are executed again first.
     let outcome = bridge.execute(&commits[6]).await.unwrap();
@@ -475,15 +519,47 @@ async fn blocks_an_execution_node_lost_in_a_crash_are_executed_again() {
     );
     bridge.execute(&commits[7]).await.unwrap();
     assert_eq!(bridge.last_executed_commit(), 8);
-    let (want, got) = (reference.chain().store(), restarted.chain().store());
-    assert_eq!(got.head_hash().unwrap(), want.head_hash().unwrap());
-    let head = want.head_header().unwrap().number;
+    let head = reference.chain().store().head_header().unwrap().number;
     assert!(head >= 5, "the commits made blocks");
-    for number in 0..=head {
-        assert_eq!(
-            got.canonical_hash(number).unwrap(),
-            want.canonical_hash(number).unwrap(),
-            "block {number}"
+    assert_same_canonical_chain(&reference, &restarted);
+}
+
+/// The node crashes right after moving its head to commit 5's block and comes back with the
+/// blocks of the first `kept` commits: the bridge makes the lost blocks again and every block
+/// matches a node that never crashed.
+async fn crash_after_the_head_move_of_commit_5(kept: usize) {
+    let commits = commits(6);
+    let reference = engine_after("crash-reference", &commits).await;
+    let restarted = engine_after("crash-restarted", &commits[..kept]).await;
+
+    let client = RestartingClient::new(InProcessClient::new(dev_engine("crashing")))
+        .crashing_after(5, InProcessClient::new(restarted.clone()));
+    let mut bridge = ConsensusBridge::connect(client, rules(), fast_retry())
+        .await
+        .unwrap();
+    for commit in &commits {
+        let outcome = bridge.execute(commit).await.unwrap();
+        assert!(
+            matches!(outcome, CommitOutcome::Executed { .. }),
+            "commit {}: {outcome:?}",
+            commit.commit_index
         );
     }
+    assert!(
+        bridge.client().crash.lock().unwrap().is_none(),
+        "the node crashed"
+    );
+    assert_eq!(bridge.last_executed_commit(), 6);
+    assert_eq!(restarted.chain().store().head_header().unwrap().number, 6);
+    assert_same_canonical_chain(&reference, &restarted);
+}
+
+#[tokio::test]
+async fn a_crash_right_after_a_head_move_loses_that_block_only() {
+    crash_after_the_head_move_of_commit_5(4).await;
+}
+
+#[tokio::test]
+async fn a_crash_right_after_a_head_move_loses_several_blocks() {
+    crash_after_the_head_move_of_commit_5(2).await;
 }
