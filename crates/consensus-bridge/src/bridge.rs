@@ -74,6 +74,9 @@ pub struct ConsensusBridge<C> {
     last_executed: u64,
     /// The latest commits handled, oldest first (at most [`COMMITS_KEPT_FOR_REPLAY`]).
     recent: VecDeque<CommittedSubDag>,
+    /// The heads this bridge connected on or made, by commit index (the connected head's
+    /// marker, 0 without one), oldest first: the node may go back only to one of these.
+    known_heads: VecDeque<(u64, B256)>,
 }
 
 impl<C: ExecutionClient> ConsensusBridge<C> {
@@ -91,6 +94,7 @@ impl<C: ExecutionClient> ConsensusBridge<C> {
             client,
             rules,
             retry,
+            known_heads: VecDeque::from([(last_executed, head.hash)]),
             head,
             last_executed,
             recent: VecDeque::new(),
@@ -153,6 +157,12 @@ impl<C: ExecutionClient> ConsensusBridge<C> {
             }
             self.recent.push_back(subdag.clone());
         }
+        if let CommitOutcome::Executed { hash, .. } = outcome {
+            if self.known_heads.len() > COMMITS_KEPT_FOR_REPLAY {
+                self.known_heads.pop_front();
+            }
+            self.known_heads.push_back((subdag.commit_index, hash));
+        }
         Ok(outcome)
     }
 
@@ -163,10 +173,28 @@ impl<C: ExecutionClient> ConsensusBridge<C> {
         let head = with_retry(self.retry, || self.client.head()).await?;
         let persisted = decode_commit_marker(&head.extra_data).unwrap_or(0);
         let kept_from = self.recent.front().map(|c| c.commit_index);
-        if persisted == self.last_executed && head.hash == self.head.hash {
-            // Only the block being made was lost: the commit is executed again on the same head.
+        if head.hash == self.head.hash {
+            // Only the block being made was lost (commits since the head made no block): the
+            // commit is executed again on the same head.
             tracing::warn!(lost = %lost, execution_head = %head.hash, "the execution node lost the block just made");
             return Ok(());
+        }
+        if !self.known_heads.contains(&(persisted, head.hash)) {
+            let older_than_kept = self
+                .known_heads
+                .front()
+                .is_none_or(|(first, _)| persisted < *first);
+            if !older_than_kept {
+                // A head on another chain: not blocks this bridge made.
+                return Err(BridgeError::Divergence {
+                    commit: self.last_executed + 1,
+                    detail: format!(
+                        "the execution node's head {} (commit {persisted}) is not a block this \
+                         bridge made",
+                        head.hash
+                    ),
+                });
+            }
         }
         if persisted >= self.last_executed {
             // Not behind: the node does not know the block for another reason.

@@ -563,3 +563,42 @@ async fn a_crash_right_after_a_head_move_loses_that_block_only() {
 async fn a_crash_right_after_a_head_move_loses_several_blocks() {
     crash_after_the_head_move_of_commit_5(2).await;
 }
+
+/// A node that comes back on a chain the bridge did not make (blocks with the same commit
+/// markers but other contents) is divergent, not a node that lost blocks: the bridge stops
+/// instead of building on it.
+#[tokio::test]
+async fn a_node_back_on_another_chain_is_divergent() {
+    let commits = commits(4);
+    let client = RestartingClient::new(InProcessClient::new(dev_engine("before-other")));
+    let mut bridge = ConsensusBridge::connect(client, rules(), fast_retry())
+        .await
+        .unwrap();
+    for commit in &commits[..3] {
+        bridge.execute(commit).await.unwrap();
+    }
+    // Commits 1 and 2 executed with other fee recipients: other blocks, same markers.
+    let other = dev_engine("other-chain");
+    let other_rules = PayloadRules {
+        fee_recipients: (0..4).map(|i| Address::repeat_byte(0xa0 + i)).collect(),
+        ..rules()
+    };
+    let mut elsewhere = ConsensusBridge::connect(
+        InProcessClient::new(other.clone()),
+        other_rules,
+        fast_retry(),
+    )
+    .await
+    .unwrap();
+    for commit in &commits[..2] {
+        elsewhere.execute(commit).await.unwrap();
+    }
+    bridge.client().restart(InProcessClient::new(other.clone()));
+
+    let err = bridge.execute(&commits[3]).await.unwrap_err();
+    assert!(
+        matches!(&err, BridgeError::Divergence { commit: 4, detail } if detail.contains("not a block this bridge made")),
+        "{err}"
+    );
+    assert_eq!(other.chain().store().head_header().unwrap().number, 2);
+}
