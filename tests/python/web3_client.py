@@ -6,7 +6,7 @@ Signs and sends transfers, deploys a contract, calls it, and reads its events bo
 eth_getLogs and through a WebSocket `logs` subscription. Then uses the node's unlocked dev
 accounts as a dapp would (`w3.eth.accounts`, `w3.eth.send_transaction` with only from/to/value,
 `w3.eth.sign`, `w3.eth.sign_transaction`). Exits non-zero (with the reason) on
-the first mismatch. Run by tests/web3_client.rs, which starts the node.
+the first mismatch. Run by tests/it/web3_client.rs, which starts the node.
 """
 
 import asyncio

@@ -1,6 +1,7 @@
 //! Why eth_simulateV1 refuses a call: the transaction-validation errors of a simulated call in
-//! geth's words and with the execution-apis codes (`err: <reason> (supplied gas N)`, the sender
-//! EIP-55 checksummed), so clients see the same answer from FastEVM as from geth.
+//! geth's words (`err: <reason> (supplied gas N)`, the sender EIP-55 checksummed) and the
+//! execution-apis kind of each ([`SimulationFailure`]), so clients see the same answer from
+//! FastEVM as from geth.
 
 use super::{simulate::simulation_error, CallError, SimulationFailure};
 use alloy_evm::block::{BlockExecutionError, BlockValidationError};

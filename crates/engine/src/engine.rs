@@ -28,7 +28,7 @@ use fastevm_metrics::NodeMetrics;
 use fastevm_storage::{ExecutedBlock, SafeAndFinalized};
 use moka::sync::Cache;
 use parking_lot::{Mutex, RwLock};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -46,9 +46,9 @@ pub trait TransactionSource: Send + Sync {
     /// The canonical chain changed: blocks `removed` (newest first) left it, `added` (oldest
     /// first) joined it.
     fn on_canonical_change(&self, removed: &[ChainBlock], added: &[ChainBlock]);
-    /// A payload built from ordered transactions left out `hashes` of them (block gas full,
-    /// duplicates, nonces not yet reached): the pool offers those still pending to consensus
-    /// again at once. Nothing by default.
+    /// A payload built from ordered transactions left out `hashes` of them (the block's gas
+    /// ran out, a nonce not reached yet, a fee below the base fee, ...; never one the block
+    /// holds): the pool offers those still pending to consensus again. Nothing by default.
     fn left_out(&self, _hashes: &[B256]) {}
     /// The verified sidecar of the pooled blob transaction `hash` (none by default: a source
     /// without blobs).
@@ -542,10 +542,18 @@ impl Engine {
             tracing::debug!(index = skipped.index, hash = %skipped.hash, reason = %skipped.reason, "left out of payload");
         }
         if let Some(source) = &source {
+            // A second copy of an included transaction is skipped too: not left out.
+            let included: HashSet<&B256> = built
+                .block
+                .body
+                .transactions
+                .iter()
+                .map(|tx| tx.tx_hash())
+                .collect();
             let left_out: Vec<B256> = built
                 .skipped
                 .iter()
-                .filter(|skipped| skipped.index < ordered)
+                .filter(|skipped| skipped.index < ordered && !included.contains(&skipped.hash))
                 .map(|skipped| skipped.hash)
                 .collect();
             if !left_out.is_empty() {

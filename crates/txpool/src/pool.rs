@@ -259,11 +259,12 @@ impl TxPool {
             .collect()
     }
 
-    /// The network-form bytes of `hash` (with its blob sidecar, if any) while it is pending.
-    pub fn pending_raw(&self, hash: &B256) -> Option<Bytes> {
+    /// The sender, nonce and network-form bytes (with the blob sidecar, if any) of `hash` while
+    /// it is pending.
+    pub(crate) fn pending_entry(&self, hash: &B256) -> Option<(Address, u64, Bytes)> {
         let set = self.set.read();
         let (tx, is_pending) = set.get(hash)?;
-        is_pending.then(|| tx.valid.encoded.clone())
+        is_pending.then(|| (tx.valid.sender, tx.valid.nonce, tx.valid.encoded.clone()))
     }
 
     /// Notes that a built block left out the transactions `hashes` of the order it was given:
