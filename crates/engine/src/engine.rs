@@ -541,7 +541,8 @@ impl Engine {
         for skipped in &built.skipped {
             tracing::debug!(index = skipped.index, hash = %skipped.hash, reason = %skipped.reason, "left out of payload");
         }
-        if let Some(source) = &source {
+        let skipped_ordered = built.skipped.iter().any(|skipped| skipped.index < ordered);
+        if let Some(source) = source.as_ref().filter(|_| skipped_ordered) {
             // A second copy of an included transaction is skipped too: not left out.
             let included: HashSet<&B256> = built
                 .block
