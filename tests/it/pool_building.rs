@@ -2,11 +2,12 @@
 //! transactions go into the built block in nonce order, and once the block is canonical they
 //! leave the pool; ordered transactions a full block leaves out are offered to consensus again.
 
+use alloy_consensus::TxEnvelope;
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, Bytes, B256, U256};
 use alloy_rpc_types_engine::{ForkchoiceState, PayloadStatusEnum};
 use fastevm::{
-    execution::{start_execution, ExecutionOptions},
+    execution::{start_execution, ExecutionOptions, ExecutionStack},
     test_utils::{payload_attributes, sign_eip1559, TxFees},
 };
 use fastevm_dev_chain::{dev_genesis, dev_signers, DEV_CHAIN_ID};
@@ -21,6 +22,46 @@ fn fcs(hash: B256) -> ForkchoiceState {
         head_block_hash: hash,
         safe_block_hash: hash,
         finalized_block_hash: hash,
+    }
+}
+
+/// An execution stack (engine and pool, no RPC server) over the dev genesis.
+async fn dev_stack(name: &str) -> ExecutionStack {
+    start_execution(
+        in_memory_chain(name, &dev_genesis()),
+        ExecutionOptions::default(),
+    )
+    .await
+    .unwrap()
+}
+
+/// A transfer of 7 wei to 0x55…55 from dev account `sender`.
+fn transfer(sender: usize, nonce: u64) -> TxEnvelope {
+    sign_eip1559(
+        &dev_signers()[sender],
+        DEV_CHAIN_ID,
+        nonce,
+        Address::repeat_byte(0x55),
+        U256::from(7),
+        Bytes::new(),
+        TxFees::default(),
+    )
+}
+
+/// Admits `txs` to the stack's pool against its head.
+fn admit(stack: &ExecutionStack, txs: &[TxEnvelope]) {
+    let chain = stack.engine.chain();
+    let head = chain.store().head_header().unwrap();
+    let base_fee = head.base_fee_per_gas.unwrap_or_default();
+    for tx in txs {
+        stack
+            .pool
+            .add_raw(
+                &tx.encoded_2718(),
+                &HeadState::new(chain.store(), chain.spec()),
+                base_fee,
+            )
+            .unwrap();
     }
 }
 
@@ -45,35 +86,13 @@ fn make_canonical(engine: &Engine, built: &BuiltPayload) {
 #[tokio::test]
 async fn blocks_are_built_from_the_pool_by_default() {
     let _turn = crate::module_turn::take(module_path!());
-    let chain = in_memory_chain("pool-building", &dev_genesis());
-    let stack = start_execution(chain, ExecutionOptions::default())
-        .await
-        .unwrap();
+    let stack = dev_stack("pool-building").await;
     let store = stack.engine.chain().store().clone();
-    let spec = stack.engine.chain().spec().clone();
     let head = store.head_header().unwrap();
-    let base_fee = head.base_fee_per_gas.unwrap_or_default();
 
     // Two senders, sent out of nonce order for the first one.
-    let signers = dev_signers();
-    let tx = |s: usize, nonce: u64| {
-        sign_eip1559(
-            &signers[s],
-            DEV_CHAIN_ID,
-            nonce,
-            Address::repeat_byte(0x55),
-            U256::from(7),
-            Bytes::new(),
-            TxFees::default(),
-        )
-    };
-    let txs = [tx(0, 1), tx(0, 0), tx(1, 0)];
-    for t in &txs {
-        stack
-            .pool
-            .add_raw(&t.encoded_2718(), &HeadState::new(&store, &spec), base_fee)
-            .unwrap();
-    }
+    let txs = [transfer(0, 1), transfer(0, 0), transfer(1, 0)];
+    admit(&stack, &txs);
     assert_eq!(stack.pool.status().pending, 3);
 
     let head_hash = store.head_hash().unwrap();
@@ -121,35 +140,12 @@ async fn blocks_are_built_from_the_pool_by_default() {
 #[tokio::test]
 async fn ordered_transactions_left_out_of_a_full_block_are_offered_again_at_once() {
     let _turn = crate::module_turn::take(module_path!());
-    let chain = in_memory_chain("left-out", &dev_genesis());
-    let stack = start_execution(chain, ExecutionOptions::default())
-        .await
-        .unwrap();
+    let stack = dev_stack("left-out").await;
     let store = stack.engine.chain().store().clone();
-    let spec = stack.engine.chain().spec().clone();
     let head = store.head_header().unwrap();
-    let base_fee = head.base_fee_per_gas.unwrap_or_default();
-    let signer = &dev_signers()[0];
-    let txs: Vec<_> = (0..3)
-        .map(|nonce| {
-            sign_eip1559(
-                signer,
-                DEV_CHAIN_ID,
-                nonce,
-                Address::repeat_byte(0x55),
-                U256::from(7),
-                Bytes::new(),
-                TxFees::default(),
-            )
-        })
-        .collect();
+    let txs: Vec<_> = (0..3).map(|nonce| transfer(0, nonce)).collect();
     let raw: Vec<Bytes> = txs.iter().map(|t| t.encoded_2718().into()).collect();
-    for t in &raw {
-        stack
-            .pool
-            .add_raw(t, &HeadState::new(&store, &spec), base_fee)
-            .unwrap();
-    }
+    admit(&stack, &txs);
     // The pool feed offered all three; its delay is one no test waits for.
     let now = std::time::Instant::now();
     let mut reoffer = Reoffer::new(std::time::Duration::from_secs(3600));
