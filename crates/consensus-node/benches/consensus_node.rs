@@ -212,9 +212,14 @@ async fn tcp(workload: &Workload, secs: u64, sync_writes: bool) {
         }));
     }
     let started = Instant::now();
+    let cpu_before = process_cpu_seconds();
     tokio::time::sleep(Duration::from_secs(secs)).await;
     let elapsed = started.elapsed().as_secs_f64();
-    let rounds = handles[0].status().last_proposed_round;
+    let status = handles[0].status();
+    let rounds = status.last_proposed_round;
+    let cpu = process_cpu_seconds()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
     for h in handles {
         h.shutdown().await.expect("clean shutdown");
     }
@@ -235,6 +240,27 @@ async fn tcp(workload: &Workload, secs: u64, sync_writes: bool) {
          all 4 agree on the first {k} commits: {agree}"
     );
     Figures::from_commits(elapsed, rounds, &outputs[0]).print("ms");
+    println!(
+        "  consensus store writes at validator 0: {} in {rounds} rounds ({:.2} per round)",
+        status.stats.store_writes,
+        status.stats.store_writes as f64 / f64::from(rounds.max(1))
+    );
+    if let Some(cpu) = cpu {
+        println!(
+            "  CPU time of the 4 validators over the run: {cpu:.2} s, {:.1} ms per round",
+            cpu * 1e3 / f64::from(rounds.max(1))
+        );
+    }
+}
+
+/// User + system CPU time of this process so far (Linux `/proc/self/stat`, 100 ticks/s).
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which ends with ')'): utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
 
 fn main() {

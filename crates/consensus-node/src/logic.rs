@@ -113,6 +113,9 @@ pub struct NodeStats {
     pub rebroadcasts: u64,
     /// Commits handed out.
     pub commits_delivered: u64,
+    /// Atomic writes to the consensus store (each accepted block is in one of them, grouped
+    /// with the next commits or own block).
+    pub store_writes: u64,
 }
 
 /// Hands commits out in index order, each once, above the consumer's resume index.
@@ -568,13 +571,21 @@ impl ValidatorLogic {
         }
     }
 
+    /// Writes the blocks received since the core's last write (a clean shutdown keeps them).
+    pub fn flush(&mut self) -> NodeResult<()> {
+        Ok(self.core.flush()?)
+    }
+
     /// The consensus core (read-only).
     pub fn core(&self) -> &Core {
         &self.core
     }
     /// Counters.
-    pub fn stats(&self) -> &NodeStats {
-        &self.stats
+    pub fn stats(&self) -> NodeStats {
+        NodeStats {
+            store_writes: self.core.store_writes(),
+            ..self.stats
+        }
     }
     /// This node's authority index.
     pub fn own_index(&self) -> AuthorityIndex {

@@ -2,8 +2,9 @@
 //!
 //! One task owns the logic and runs a `select!` loop over inbound messages, the logic's next
 //! wake-up time, the commit output channel and the shutdown signal. The logic is synchronous;
-//! its only blocking work is the RocksDB write of each accepted or proposed block (fsynced when
-//! `sync_writes` is set), which happens before any resulting message is sent.
+//! its only blocking work is the RocksDB write (fsynced when `sync_writes` is set) of each own
+//! block and each batch of commits, which happens before they leave; received blocks are
+//! grouped into those writes (see `fastevm_consensus::Core`), so a round costs about two writes.
 //!
 //! Commits go to a bounded channel in index order. While the consumer is slow they wait in an
 //! in-memory queue inside the task, so consensus never stalls on the consumer; they are already
@@ -75,7 +76,7 @@ impl NodeStatus {
             leaders_swapped_out: core.leader_swaps().len(),
             executed_agreement_height: logic.executed_agreement_height(),
             pruned_round: core.pruned_floor().round,
-            stats: *logic.stats(),
+            stats: logic.stats(),
         }
     }
 }
@@ -361,6 +362,9 @@ async fn run(
     let result = event_loop(&mut r, &mut inputs, &commits, &status).await;
     if let Err(e) = &result {
         tracing::error!(error = %e, "validator stopped on a fatal error");
+    }
+    if let Err(e) = r.logic.flush() {
+        tracing::warn!(error = %e, "could not write the last received blocks at shutdown");
     }
     status.send_replace(NodeStatus::of(&r.logic));
     let Runner { logic, network, .. } = r;

@@ -86,6 +86,10 @@ impl CoreParams {
     }
 }
 
+/// Accepted blocks buffered before the core writes them anyway (a node catching up accepts many
+/// blocks without committing or proposing).
+const MAX_BUFFERED_BLOCKS: usize = 256;
+
 /// Result of [`Core::add_blocks`].
 #[derive(Debug, Default)]
 pub struct AddBlocksOutcome {
@@ -110,6 +114,13 @@ pub struct Proposal {
 
 /// The consensus state machine of one authority.
 ///
+/// Writes are grouped as in Sui's `DagState::flush`: accepted blocks wait in memory and go to
+/// the store in one atomic batch with the next commits or own block, so the store sees about two
+/// writes per round instead of one per received block. What leaves the core is always durable
+/// first: commits are persisted before they are returned, an own block (with every block it
+/// references) before it is returned for broadcast. A crash loses at most blocks received since
+/// the last write, which peers serve again; every stored block still has its ancestors stored.
+///
 /// A [`ConsensusError::Store`] from any method leaves the in-memory state ahead of the store;
 /// the caller must stop the node and restart it from the store.
 pub struct Core {
@@ -133,6 +144,10 @@ pub struct Core {
     consumer: Option<ConsumerProgress>,
     /// The floor the store was last pruned to.
     pruned: PruneFloor,
+    /// Accepted blocks and commits not written yet (see the type's doc).
+    unwritten: StoreBatch,
+    /// Store writes made (batches, not blocks).
+    store_writes: u64,
 }
 
 impl Core {
@@ -219,11 +234,14 @@ impl Core {
             propose_floor: 0,
             consumer: None,
             pruned: PruneFloor::default(),
+            unwritten: StoreBatch::default(),
+            store_writes: 0,
         })
     }
 
-    /// Adds verified blocks: accepts those with complete history (persisting them), reports
-    /// missing ancestors, and commits whatever became decidable.
+    /// Adds verified blocks: accepts those with complete history (persisted with the next
+    /// commit or own block, see [`Core`]), reports missing ancestors, and commits whatever
+    /// became decidable.
     pub fn add_blocks(&mut self, blocks: Vec<VerifiedBlock>) -> ConsensusResult<AddBlocksOutcome> {
         let out = self.block_manager.try_accept_blocks(blocks, &mut self.dag);
         let mut result = AddBlocksOutcome {
@@ -245,10 +263,10 @@ impl Core {
         if accepted.is_empty() {
             return Ok(());
         }
-        self.store.write(StoreBatch {
-            blocks: accepted.clone(),
-            commits: vec![],
-        })?;
+        self.unwritten.blocks.extend(accepted.iter().cloned());
+        if self.unwritten.blocks.len() >= MAX_BUFFERED_BLOCKS {
+            self.flush()?;
+        }
         for b in accepted {
             self.clock.add_block(b.reference(), self.dag.committee());
             // Our own block echoed back (e.g. after losing local state): never propose below it.
@@ -299,12 +317,9 @@ impl Core {
                 .cloned()
                 .collect();
             let subs = Linearizer::handle_commit(&mut self.dag, &leaders);
-            if !subs.is_empty() {
-                self.store.write(StoreBatch {
-                    blocks: vec![],
-                    commits: subs.iter().map(|s| s.commit.clone()).collect(),
-                })?;
-            }
+            self.unwritten
+                .commits
+                .extend(subs.iter().map(|s| s.commit.clone()));
             for sub in &subs {
                 observe_commit(
                     &mut self.reputation,
@@ -321,9 +336,28 @@ impl Core {
             self.on_accepted(out.accepted, &mut sink.accepted)?;
         }
         if !all.is_empty() {
+            // The commits (and the blocks they reference) are durable before they leave.
+            self.flush()?;
             self.prune_if_due()?;
         }
         Ok(all)
+    }
+
+    /// Writes the buffered blocks and commits in one atomic batch (nothing when none wait).
+    /// The core calls it before handing out commits or an own block; call it before a clean
+    /// shutdown to keep the blocks received since.
+    pub fn flush(&mut self) -> ConsensusResult<()> {
+        if self.unwritten.blocks.is_empty() && self.unwritten.commits.is_empty() {
+            return Ok(());
+        }
+        self.store.write(std::mem::take(&mut self.unwritten))?;
+        self.store_writes += 1;
+        Ok(())
+    }
+
+    /// Store writes made so far (atomic batches).
+    pub fn store_writes(&self) -> u64 {
+        self.store_writes
     }
 
     /// The consumer has handled every commit up to `progress.commit` (and will not need them
@@ -401,16 +435,16 @@ impl Core {
         let block = self.build_block(round, now_ms);
         let signed = SignedBlock::sign(block, &self.key);
         let verified = VerifiedBlock::new_trusted(signed.clone());
-        self.store.write(StoreBatch {
-            blocks: vec![verified.clone()],
-            commits: vec![],
-        })?;
+        self.unwritten.blocks.push(verified.clone());
         self.dag.accept_block(verified.clone());
         self.clock
             .add_block(verified.reference(), self.dag.committee());
         self.last_proposed = verified;
         let mut sink = AddBlocksOutcome::default();
         let commits = self.try_commit_into(&mut sink)?;
+        // Never broadcast a block a restart would not find: it is written (with the blocks it
+        // references and the commits it made) before it leaves.
+        self.flush()?;
         Ok(Some(Proposal {
             block: signed,
             commits,
@@ -586,3 +620,7 @@ fn observe_commit(
 #[cfg(test)]
 #[path = "core_retention_tests.rs"]
 mod retention_tests;
+
+#[cfg(test)]
+#[path = "core_write_tests.rs"]
+mod write_tests;

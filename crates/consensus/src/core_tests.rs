@@ -49,7 +49,7 @@ pub(super) struct Cluster {
 }
 
 impl Cluster {
-    fn new(n: usize) -> Self {
+    pub(super) fn new(n: usize) -> Self {
         Self::with_params(n, params)
     }
 
@@ -112,7 +112,7 @@ impl Cluster {
         blocks
     }
 
-    fn deliver(&mut self, blocks: &[SignedBlock], to: &[usize]) {
+    pub(super) fn deliver(&mut self, blocks: &[SignedBlock], to: &[usize]) {
         for b in blocks {
             self.pool.insert(b.reference(), b.clone());
         }
