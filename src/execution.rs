@@ -107,7 +107,9 @@ pub async fn start_execution(
         rpc_context = rpc_context.with_metrics(metrics.clone());
         engine.set_metrics(metrics.clone());
     }
-    engine.set_transaction_source(Arc::new(rpc_context.notifier()));
+    rpc_context
+        .attach_to(&engine)
+        .context("starting the canonical-chain follower thread")?;
     let rpc = match rpc {
         Some(config) => Some(
             start_rpc_server(config, rpc_context.clone())

@@ -202,6 +202,7 @@ async fn blobs_go_from_the_pool_into_the_bundle_and_through_ordered_bytes_alike(
             .await
             .unwrap();
     }
+    stack.rpc_context.events.wait_for_follower();
     assert!(stack.pool.is_empty());
 }
 

@@ -131,6 +131,8 @@ async fn blocks_are_built_from_the_pool_by_default() {
 
     make_canonical(&stack.engine, &built);
     assert_eq!(store.head_hash().unwrap(), built.block.hash);
+    // The pool follows head moves on its own thread.
+    stack.rpc_context.events.wait_for_follower();
     assert!(stack.pool.is_empty(), "mined transactions left the pool");
 }
 

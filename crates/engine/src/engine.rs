@@ -5,6 +5,7 @@ use crate::blob_sidecars::forced_blob_sidecar;
 use crate::{
     actor::EngineThread,
     bad_blocks::{BadBlock, BadBlocks},
+    canonical::{CanonicalChanges, CanonicalSubscription, ChainBlock},
     payload::{block_value, decode_ordered_transactions, BuiltPayload},
     EngineError,
 };
@@ -39,13 +40,11 @@ pub const MAX_PAYLOAD_BODIES: u64 = 1024;
 /// nodes: a few MB for 1,000 transfers).
 const EXECUTED_BLOCKS_KEPT: u64 = 16;
 
-/// Where blocks built from the pool get their transactions, and who hears about head changes.
+/// Where blocks built from the pool get their transactions (head changes are published on the
+/// engine's channel instead: [`Engine::subscribe_canonical_changes`]).
 pub trait TransactionSource: Send + Sync {
     /// Executable transactions for the next block, in the order to try them.
     fn best_transactions(&self, base_fee: u64, max: usize) -> Vec<(TxEnvelope, Address)>;
-    /// The canonical chain changed: blocks `removed` (newest first) left it, `added` (oldest
-    /// first) joined it.
-    fn on_canonical_change(&self, removed: &[ChainBlock], added: &[ChainBlock]);
     /// A payload built from ordered transactions left out `hashes` of them (the block's gas
     /// ran out, a nonce not reached yet, a fee below the base fee, ...; never one the block
     /// holds): the pool offers those still pending to consensus again. Nothing by default.
@@ -63,16 +62,6 @@ pub trait TransactionSource: Send + Sync {
     fn blobs_v2(&self, versioned_hashes: &[B256]) -> Vec<Option<BlobAndProofV2>> {
         vec![None; versioned_hashes.len()]
     }
-}
-
-/// A block that joined or left the canonical chain.
-#[derive(Debug, Clone)]
-pub struct ChainBlock {
-    /// Its hash.
-    pub hash: B256,
-    /// The executed block (body, senders, receipts), when the engine still holds it in memory;
-    /// otherwise the listener reads it from the store.
-    pub executed: Option<Arc<ExecutedBlock>>,
 }
 
 /// Why a block was found invalid, remembered so descendants are refused without execution.
@@ -95,6 +84,8 @@ pub struct Engine {
     /// execute it twice, and moving the head onto them does not read them back from disk.
     executed: Cache<B256, Arc<ExecutedBlock>>,
     tx_source: RwLock<Option<Arc<dyn TransactionSource>>>,
+    /// Every head move, for the pool, filters and subscriptions.
+    canonical: CanonicalChanges,
     /// Where block timings, gas and the head are reported, once plugged in.
     metrics: OnceLock<NodeMetrics>,
     /// The engine's own OS thread, started at the first [`Engine::run`].
@@ -124,6 +115,7 @@ impl Engine {
                 .eviction_policy(moka::policy::EvictionPolicy::lru())
                 .build(),
             tx_source: RwLock::new(None),
+            canonical: CanonicalChanges::default(),
             metrics: OnceLock::new(),
             thread: EngineThread::default(),
         }
@@ -143,6 +135,13 @@ impl Engine {
     /// Plugs in the transaction pool.
     pub fn set_transaction_source(&self, source: Arc<dyn TransactionSource>) {
         *self.tx_source.write() = Some(source);
+    }
+
+    /// Every head move from now on: the blocks that left and joined the canonical chain, with
+    /// the executed blocks the engine still holds. Published after the move is stored; handle
+    /// them off the engine's thread.
+    pub fn subscribe_canonical_changes(&self) -> CanonicalSubscription {
+        self.canonical.subscribe()
     }
 
     /// Reports block execution, state-root and commit times, gas, transactions per block and
@@ -306,18 +305,16 @@ impl Engine {
                 // Metrics never fail a head move that has happened.
                 tracing::warn!(error = %e, "reporting the new head to metrics");
             }
-            if let Some(source) = self.tx_source.read().clone() {
-                let known = |hashes: Vec<B256>| -> Vec<ChainBlock> {
-                    hashes
-                        .into_iter()
-                        .map(|hash| ChainBlock {
-                            hash,
-                            executed: self.executed.get(&hash),
-                        })
-                        .collect()
-                };
-                source.on_canonical_change(&known(removed), &known(added));
-            }
+            let known = |hashes: Vec<B256>| -> Vec<ChainBlock> {
+                hashes
+                    .into_iter()
+                    .map(|hash| ChainBlock {
+                        hash,
+                        executed: self.executed.get(&hash),
+                    })
+                    .collect()
+            };
+            self.canonical.publish(known(removed), known(added));
         } else {
             self.chain
                 .set_safe_and_finalized(pointers.safe, pointers.finalized)?;

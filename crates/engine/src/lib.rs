@@ -9,7 +9,9 @@
 //!
 //! The engine runs on its own OS thread ([`Engine::run`]): the Engine API server and the
 //! in-process consensus bridge send it calls and await the answers, so no block is built or
-//! executed on an async runtime's workers.
+//! executed on an async runtime's workers. Each head move is published on a broadcast channel
+//! ([`Engine::subscribe_canonical_changes`]) that the pool, filters and subscriptions follow on
+//! their own thread.
 //!
 //! What it is not: no JSON-RPC, no JWT, no fork-version checks of method versions — the
 //! `fastevm-engine-rpc` server does those and calls in here.
@@ -19,12 +21,17 @@
 mod actor;
 mod bad_blocks;
 mod blob_sidecars;
+mod canonical;
 mod engine;
 mod error;
 mod payload;
 
 pub use bad_blocks::{BadBlock, BadBlocks, BAD_BLOCKS_KEPT};
-pub use engine::{ChainBlock, Engine, TransactionSource, MAX_PAYLOAD_BODIES};
+pub use canonical::{
+    CanonicalChange, CanonicalSubscription, ChainBlock, PublishedChanges,
+    CANONICAL_CHANNEL_CAPACITY,
+};
+pub use engine::{Engine, TransactionSource, MAX_PAYLOAD_BODIES};
 pub use error::EngineError;
 pub use payload::{
     block_value, decode_ordered_transactions, BuiltPayload, DroppedEntries, ForcedSidecars,

@@ -322,3 +322,59 @@ fn payload_bodies_by_hash_and_range() {
         Err(EngineError::TooLargeRequest { .. })
     ));
 }
+
+#[test]
+fn every_head_move_is_published_with_the_blocks_that_left_and_joined() {
+    let (a, b) = (engine(), engine());
+    let mut changes = a.subscribe_canonical_changes();
+    assert_eq!(changes.published.get(), 0);
+    let branch_a: Vec<_> = (0..2)
+        .map(|n| drive_block(&a, vec![transfer(n, 10)], 0xa0 + n as u8))
+        .collect();
+    for (n, (hash, _)) in branch_a.iter().enumerate() {
+        let change = changes
+            .receiver
+            .try_recv()
+            .expect("one change per head move");
+        assert_eq!(change.sequence, n as u64 + 1);
+        assert!(change.removed.is_empty());
+        assert_eq!(change.added.len(), 1);
+        assert_eq!(change.added[0].hash, *hash);
+        let executed = change.added[0].executed.as_ref().expect("held in memory");
+        assert_eq!(executed.body.transactions.len(), 1);
+    }
+    // A three-block side branch built elsewhere: switching to it removes both blocks of A
+    // (newest first) and adds all three (oldest first), in one change.
+    let branch_b: Vec<_> = (0..3)
+        .map(|n| drive_block(&b, vec![transfer(n, 1000)], 0xb0 + n as u8))
+        .collect();
+    for (hash, block) in &branch_b {
+        a.new_payload(block.clone(), *hash, Some(&[])).unwrap();
+    }
+    assert!(
+        changes.receiver.try_recv().is_err(),
+        "newPayload moves no head"
+    );
+    a.forkchoice_updated(fcs(branch_b[2].0), None).unwrap();
+    let change = changes.receiver.try_recv().unwrap();
+    assert_eq!(change.sequence, 3);
+    let hashes = |blocks: &[fastevm_engine::ChainBlock]| -> Vec<B256> {
+        blocks.iter().map(|b| b.hash).collect()
+    };
+    assert_eq!(hashes(&change.removed), vec![branch_a[1].0, branch_a[0].0]);
+    assert_eq!(
+        hashes(&change.added),
+        branch_b.iter().map(|(h, _)| *h).collect::<Vec<_>>()
+    );
+    assert_eq!(changes.published.get(), 3);
+    // An old canonical block as head, or the same head again: nothing is published.
+    a.forkchoice_updated(fcs(branch_b[0].0), None).unwrap();
+    a.forkchoice_updated(fcs(branch_b[2].0), None).unwrap();
+    assert!(changes.receiver.try_recv().is_err());
+    // The channel closes with the engine, which ends a follower's loop.
+    drop(a);
+    assert!(matches!(
+        changes.receiver.try_recv(),
+        Err(tokio::sync::broadcast::error::TryRecvError::Closed)
+    ));
+}

@@ -1,8 +1,8 @@
 //! What every RPC method reads: the chain store, the chain spec, the transaction pool and the
 //! event hub, plus the server's query limits.
 
-use crate::{CanonicalNotifier, ChainEvents, UnlockedAccounts};
-use fastevm_engine::BadBlocks;
+use crate::{CanonicalFollower, ChainEvents, PoolSource, UnlockedAccounts};
+use fastevm_engine::{BadBlocks, Engine};
 use fastevm_executor::{ChainSpec, SenderCache};
 use fastevm_metrics::NodeMetrics;
 use fastevm_storage::ChainStore;
@@ -70,10 +70,13 @@ impl RpcContext {
         self
     }
 
-    /// The engine hook feeding this context's pool and events; install it with
-    /// `engine.set_transaction_source(Arc::new(ctx.notifier()))`.
-    pub fn notifier(&self) -> CanonicalNotifier {
-        CanonicalNotifier::new(self.clone())
+    /// Connects this context to `engine`: its pool becomes the engine's transaction source,
+    /// and a [`CanonicalFollower`] thread keeps the pool, filters and subscriptions in step
+    /// with every head move the engine publishes (until the engine is dropped).
+    pub fn attach_to(&self, engine: &Engine) -> std::io::Result<()> {
+        engine.set_transaction_source(Arc::new(PoolSource::new(self.clone())));
+        CanonicalFollower::new(self.clone()).spawn(engine.subscribe_canonical_changes())?;
+        Ok(())
     }
 }
 

@@ -1,29 +1,28 @@
-//! Canonical-chain events for subscriptions and filters, and the engine hook that produces them.
+//! Canonical-chain events for subscriptions and filters.
 //!
-//! The engine calls [`CanonicalNotifier::on_canonical_change`] after every head move (the
-//! notifier is its `TransactionSource`). The notifier updates the pool against the new head
-//! (reinjecting the transactions of blocks that left the chain), then publishes one
-//! [`CanonicalUpdate`] — headers and logs of the removed and added blocks — to the installed
-//! filters and to a `tokio::sync::broadcast` channel read by WebSocket subscriptions.
+//! The [`crate::CanonicalFollower`] turns each head move the engine publishes into one
+//! [`CanonicalUpdate`] — headers and logs of the removed and added blocks — delivered here to
+//! the installed filters and to a `tokio::sync::broadcast` channel read by WebSocket
+//! subscriptions. The hub also knows how far the follower has got, so a poll of filters or of
+//! the pool can wait until every head move published before it is reflected
+//! ([`ChainEvents::wait_for_follower`]).
 
-use crate::{
-    block_id::StoredBlock,
-    convert::{block_logs, rpc_header},
-    filters::FilterRegistry,
-    RpcContext, RpcError,
-};
-use alloy_consensus::{ReceiptEnvelope, TxEnvelope};
-use alloy_eips::eip4844::{BlobAndProofV1, BlobAndProofV2};
+use crate::filters::FilterRegistry;
 use alloy_hardforks::EthereumHardforks;
-use alloy_primitives::{Address, B256};
+use alloy_primitives::Address;
 use alloy_rpc_types_eth::{Header, Log};
-use fastevm_blobs::{BlobRules, BlobSidecar};
-use fastevm_engine::{ChainBlock, TransactionSource};
-use fastevm_executor::{header_validation::expected_base_fee, ChainSpec};
+use fastevm_blobs::BlobRules;
+use fastevm_engine::PublishedChanges;
+use fastevm_executor::ChainSpec;
 use fastevm_storage::ChainStore;
 use fastevm_txpool::{AccountInfo, PoolState};
-use std::{collections::BTreeSet, sync::Arc};
+use parking_lot::{Condvar, Mutex};
+use std::{sync::Arc, time::Duration};
 use tokio::sync::{broadcast, watch};
+
+/// Longest a poll waits for the follower to reflect earlier head moves before answering with
+/// what it has (the follower is stuck or gone; it is logged).
+pub const FOLLOWER_WAIT: Duration = Duration::from_secs(2);
 
 /// Capacity of the canonical-update channel; a subscriber that falls further behind skips
 /// updates (and is told so by `broadcast`'s lag error).
@@ -47,13 +46,24 @@ pub struct CanonicalUpdate {
     pub added: Vec<BlockEvent>,
 }
 
-/// The event hub shared by the RPC server and the [`CanonicalNotifier`].
+/// The event hub shared by the RPC server and the [`crate::CanonicalFollower`].
 #[derive(Debug)]
 pub struct ChainEvents {
     canonical: broadcast::Sender<Arc<CanonicalUpdate>>,
     /// Bumped whenever the pool may hold new pending transactions.
     pool_changes: watch::Sender<u64>,
     filters: FilterRegistry,
+    follower: Mutex<FollowerProgress>,
+    follower_moved: Condvar,
+}
+
+/// How far the canonical follower has got.
+#[derive(Debug, Default)]
+struct FollowerProgress {
+    /// The engine's count of published changes, while a follower runs.
+    published: Option<PublishedChanges>,
+    /// The sequence number of the last change it handled.
+    handled: u64,
 }
 
 impl Default for ChainEvents {
@@ -69,6 +79,57 @@ impl ChainEvents {
             canonical: broadcast::channel(EVENT_CHANNEL_CAPACITY).0,
             pool_changes: watch::channel(0).0,
             filters: FilterRegistry::new(),
+            follower: Mutex::default(),
+            follower_moved: Condvar::new(),
+        }
+    }
+
+    /// A follower of the engine's changes (counted by `published`) starts; it has handled
+    /// those up to `handled`. Called by [`crate::CanonicalFollower`].
+    pub fn follower_started(&self, published: PublishedChanges, handled: u64) {
+        *self.follower.lock() = FollowerProgress {
+            published: Some(published),
+            handled,
+        };
+        self.follower_moved.notify_all();
+    }
+
+    /// The follower has handled every change up to `sequence`.
+    pub fn follower_handled(&self, sequence: u64) {
+        let mut progress = self.follower.lock();
+        progress.handled = progress.handled.max(sequence);
+        self.follower_moved.notify_all();
+    }
+
+    /// The follower stopped (the engine is gone): nobody waits for it any more.
+    pub fn follower_stopped(&self) {
+        self.follower.lock().published = None;
+        self.follower_moved.notify_all();
+    }
+
+    /// Waits (at most [`FOLLOWER_WAIT`]) until the pool, filters and subscriptions reflect
+    /// every head move the engine had published when this was called, so a client that saw a
+    /// block (a receipt, `eth_blockNumber`) then polls a filter or the pool sees its effects.
+    /// Returns at once without a follower, or when it is caught up (the usual case).
+    pub fn wait_for_follower(&self) {
+        let mut progress = self.follower.lock();
+        let Some(target) = progress.published.as_ref().map(PublishedChanges::get) else {
+            return;
+        };
+        let deadline = std::time::Instant::now() + FOLLOWER_WAIT;
+        while progress.published.is_some() && progress.handled < target {
+            if self
+                .follower_moved
+                .wait_until(&mut progress, deadline)
+                .timed_out()
+            {
+                tracing::warn!(
+                    handled = progress.handled,
+                    published = target,
+                    "the canonical follower is behind; answering with what it has"
+                );
+                return;
+            }
         }
     }
 
@@ -132,130 +193,5 @@ impl PoolState for HeadState<'_> {
             cell_proofs: self.spec.is_osaka_active_at_timestamp(head.timestamp),
             max_blobs_per_tx: params.max_blobs_per_tx,
         })
-    }
-}
-
-/// The engine's transaction source: serves the pool's best transactions to block building and
-/// turns every canonical change into a pool update and a [`CanonicalUpdate`].
-#[derive(Debug, Clone)]
-pub struct CanonicalNotifier {
-    ctx: RpcContext,
-}
-
-impl CanonicalNotifier {
-    /// A notifier over `ctx`'s store, pool and events.
-    pub fn new(ctx: RpcContext) -> Self {
-        Self { ctx }
-    }
-
-    /// Handles a head move: `removed` blocks (newest first) left the canonical chain, `added`
-    /// blocks (oldest first) joined it.
-    pub fn apply(&self, removed: &[ChainBlock], added: &[ChainBlock]) -> Result<(), RpcError> {
-        let ctx = &self.ctx;
-        // Blocks the engine still holds in memory are taken from there, not read back.
-        let load = |block: &ChainBlock| -> Result<(StoredBlock, Vec<ReceiptEnvelope>), RpcError> {
-            if let Some(executed) = &block.executed {
-                let stored = StoredBlock {
-                    hash: executed.hash,
-                    header: executed.header.clone(),
-                    body: executed.body.clone(),
-                    senders: executed.senders.clone(),
-                };
-                return Ok((stored, executed.receipts.clone()));
-            }
-            let header = ctx
-                .store
-                .header(&block.hash)?
-                .ok_or(RpcError::IncompleteBlock(block.hash))?;
-            let stored = ctx.stored_block(crate::block_id::BlockRef {
-                hash: block.hash,
-                header,
-            })?;
-            let receipts = ctx.stored_receipts(&stored)?;
-            Ok((stored, receipts))
-        };
-        let removed: Vec<(StoredBlock, Vec<ReceiptEnvelope>)> =
-            removed.iter().map(load).collect::<Result<_, _>>()?;
-        let added: Vec<(StoredBlock, Vec<ReceiptEnvelope>)> =
-            added.iter().map(load).collect::<Result<_, _>>()?;
-
-        let included: BTreeSet<B256> = added
-            .iter()
-            .flat_map(|(b, _)| b.body.transactions.iter().map(|tx| *tx.tx_hash()))
-            .collect();
-        // Oldest removed block first, so each sender's transactions come back in nonce order.
-        let reinjected: Vec<(TxEnvelope, Address)> = removed
-            .iter()
-            .rev()
-            .flat_map(|(b, _)| b.body.transactions.iter().cloned().zip(b.senders.clone()))
-            .filter(|(tx, _)| !included.contains(tx.tx_hash()))
-            .collect();
-        if let Some(metrics) = &ctx.metrics {
-            // Admission to inclusion, for the transactions this node's pool held.
-            let hashes: Vec<B256> = included.iter().copied().collect();
-            for admitted in ctx.pool.admission_times(&hashes).into_iter().flatten() {
-                metrics
-                    .tx_inclusion_seconds
-                    .observe(admitted.elapsed().as_secs_f64());
-            }
-        }
-        let head = ctx.store.head_header()?;
-        let base_fee = expected_base_fee(&ctx.spec, &head).unwrap_or_default();
-        ctx.pool
-            .on_new_head(&HeadState::new(&ctx.store, &ctx.spec), base_fee, reinjected);
-        ctx.events.notify_pool_changed();
-
-        let event = |(block, receipts): &(StoredBlock, Vec<ReceiptEnvelope>),
-                     removed: bool|
-         -> Result<BlockEvent, RpcError> {
-            let mut logs = block_logs(block, receipts);
-            for log in &mut logs {
-                log.removed = removed;
-            }
-            Ok(BlockEvent {
-                header: rpc_header(block.hash, block.header.clone(), None),
-                logs,
-            })
-        };
-        let update = CanonicalUpdate {
-            removed: removed
-                .iter()
-                .map(|b| event(b, true))
-                .collect::<Result<_, _>>()?,
-            added: added
-                .iter()
-                .map(|b| event(b, false))
-                .collect::<Result<_, _>>()?,
-        };
-        ctx.events.publish(update);
-        Ok(())
-    }
-}
-
-impl TransactionSource for CanonicalNotifier {
-    fn best_transactions(&self, base_fee: u64, max: usize) -> Vec<(TxEnvelope, Address)> {
-        self.ctx.pool.best_transactions(base_fee, max)
-    }
-
-    fn on_canonical_change(&self, removed: &[ChainBlock], added: &[ChainBlock]) {
-        if let Err(e) = self.apply(removed, added) {
-            tracing::warn!(error = %e, "could not publish a canonical change");
-        }
-    }
-
-    fn left_out(&self, hashes: &[B256]) {
-        self.ctx.pool.note_left_out(hashes.iter().copied());
-    }
-
-    fn blob_sidecar(&self, hash: &B256) -> Option<Arc<BlobSidecar>> {
-        self.ctx.pool.blob_sidecar(hash)
-    }
-
-    fn blobs_v1(&self, versioned_hashes: &[B256]) -> Vec<Option<BlobAndProofV1>> {
-        self.ctx.pool.blobs_v1(versioned_hashes)
-    }
-
-    fn blobs_v2(&self, versioned_hashes: &[B256]) -> Vec<Option<BlobAndProofV2>> {
-        self.ctx.pool.blobs_v2(versioned_hashes)
     }
 }

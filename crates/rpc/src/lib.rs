@@ -5,15 +5,16 @@
 //! geth's error codes and messages; state reads at any retained block (numbers, tags and EIP-1898
 //! block objects); EVM calls through `fastevm-call`; log queries with range and result
 //! limits; polling filters that expire on a logical clock; WebSocket subscriptions (`newHeads`,
-//! `logs`, `newPendingTransactions`, `syncing`); and [`CanonicalNotifier`], the engine hook that updates the
-//! transaction pool and publishes [`ChainEvents`] after every head move.
+//! `logs`, `newPendingTransactions`, `syncing`); the pool as the engine's [`PoolSource`]; and
+//! the [`CanonicalFollower`], which follows the engine's published head moves on its own thread
+//! to update the transaction pool and publish [`ChainEvents`].
 //!
 //! What it is not: no Engine API (that is `fastevm-engine-rpc` on the authenticated port), no
 //! JavaScript or 4byte tracers, no keystore (only accounts unlocked at start-up, for dev chains,
 //! sign: see [`UnlockedAccounts`]), no pending block (`pending` means the head), no blob transaction pool.
 //!
-//! Wiring: build an [`RpcContext`] over the store, chain spec and pool, install
-//! `ctx.notifier()` as the engine's transaction source, and [`start_rpc_server`].
+//! Wiring: build an [`RpcContext`] over the store, chain spec and pool, connect it to the engine
+//! with [`RpcContext::attach_to`], and [`start_rpc_server`].
 
 #![warn(missing_docs)]
 
@@ -24,6 +25,7 @@ mod block_id;
 mod blocks;
 mod call;
 mod call_metrics;
+mod canonical_follower;
 mod capabilities;
 mod chain_config;
 mod context;
@@ -41,6 +43,7 @@ mod net_web3;
 mod param_check;
 mod params;
 mod pool;
+mod pool_source;
 mod server;
 mod state;
 mod subscription_id;
@@ -56,6 +59,7 @@ pub use api::{
     Web3ApiClient, Web3ApiServer,
 };
 pub use bad_blocks::BadBlockInfo;
+pub use canonical_follower::CanonicalFollower;
 pub use capabilities::{Capabilities, HeadCapability, ResourceCapability};
 pub use chain_config::{BlobScheduleEntry, EthConfig, ForkConfig};
 pub use context::{QueryLimits, RpcContext};
@@ -63,7 +67,7 @@ pub use cors::{AllowAnyOrigin, AllowAnyOriginLayer};
 pub use error::*;
 pub use eth::EthRpc;
 pub use events::{
-    BlockEvent, CanonicalNotifier, CanonicalUpdate, ChainEvents, HeadState, EVENT_CHANNEL_CAPACITY,
+    BlockEvent, CanonicalUpdate, ChainEvents, HeadState, EVENT_CHANNEL_CAPACITY, FOLLOWER_WAIT,
 };
 pub use fees::{
     DEFAULT_TIP, IGNORE_TIP_BELOW, MAX_FEE_HISTORY_BLOCKS, MAX_REWARD_PERCENTILES, MAX_TIP,
@@ -73,6 +77,7 @@ pub use filters::{FilterPoll, FilterRegistry, FILTER_TIMEOUT_SECS, MAX_BUFFERED_
 pub use net_web3::CLIENT_VERSION;
 pub use param_check::{check_params, signature, Arg, Param};
 pub use params::GethParam;
+pub use pool_source::PoolSource;
 pub use server::{
     rpc_module, start_rpc_server, RpcServerConfig, RpcServerHandle, DEFAULT_MAX_CONNECTIONS,
 };

@@ -126,6 +126,8 @@ impl EthRpc {
 
     /// `eth_getFilterChanges`.
     pub(crate) fn poll_filter(&self, id: u64) -> Result<FilterChanges, RpcError> {
+        // A client that saw a block expects its logs and hash in the next poll.
+        self.ctx.events.wait_for_follower();
         let filters = self.ctx.events.filters();
         match filters.poll(id).ok_or(RpcError::FilterNotFound)? {
             FilterPoll::Blocks(hashes) => Ok(FilterChanges::Hashes(hashes)),

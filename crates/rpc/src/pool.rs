@@ -77,6 +77,7 @@ fn summary(pooled: PooledTransaction) -> String {
 
 impl TxpoolApiServer for EthRpc {
     fn status(&self) -> RpcResult<TxpoolStatus> {
+        self.ctx.events.wait_for_follower();
         let status = self.ctx.pool.status();
         Ok(TxpoolStatus {
             pending: U64::from(status.pending),
@@ -85,6 +86,7 @@ impl TxpoolApiServer for EthRpc {
     }
 
     fn content(&self) -> RpcResult<TxpoolContent> {
+        self.ctx.events.wait_for_follower();
         let base_fee = rpc(self.ctx.next_base_fee())?;
         let content = self.ctx.pool.content();
         let convert = move |p| rpc_transaction(p, base_fee);
@@ -95,6 +97,7 @@ impl TxpoolApiServer for EthRpc {
     }
 
     fn content_from(&self, address: Address) -> RpcResult<TxpoolContentFrom> {
+        self.ctx.events.wait_for_follower();
         let base_fee = rpc(self.ctx.next_base_fee())?;
         let convert = move |p| rpc_transaction(p, base_fee);
         let mut content = self.ctx.pool.content_from(&address);
@@ -107,6 +110,7 @@ impl TxpoolApiServer for EthRpc {
     }
 
     fn inspect(&self) -> RpcResult<TxpoolInspect> {
+        self.ctx.events.wait_for_follower();
         let content = self.ctx.pool.content();
         Ok(TxpoolInspect {
             pending: by_sender(content.pending, summary),

@@ -9,7 +9,7 @@ use alloy_primitives::{Address, Bytes, Signature};
 use fastevm_engine::Engine;
 use fastevm_rpc::UnlockedAccounts;
 use serde_json::{json, Value};
-use std::{net::SocketAddr, sync::Arc};
+use std::net::SocketAddr;
 
 async fn call(addr: SocketAddr, method: &str, params: Value) -> Value {
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
@@ -43,7 +43,8 @@ async fn unlocked_accounts_sign_and_send() {
     let chain = chain(2);
     let ctx = context(&chain).with_accounts(UnlockedAccounts::new(vec![signer(0), signer(1)]));
     let engine = Engine::new(chain);
-    engine.set_transaction_source(Arc::new(ctx.notifier()));
+    ctx.attach_to(&engine)
+        .expect("start the canonical follower");
     let server = server(ctx.clone()).await;
     let addr = server.http_addr;
     let (alice, bob) = (signer(0).address(), signer(1).address());

@@ -8,7 +8,6 @@ use alloy_consensus::{Block, TxEnvelope};
 use alloy_primitives::{Address, Bytes, B256};
 use fastevm_engine::Engine;
 use serde_json::{json, Value};
-use std::sync::Arc;
 
 async fn bad_blocks(addr: std::net::SocketAddr) -> Vec<Value> {
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": "debug_getBadBlocks", "params": []});
@@ -23,7 +22,8 @@ async fn refused_payloads_are_reported_with_block_hash_and_rlp() {
     let chain = chain(2);
     let engine = Engine::new(chain);
     let ctx = context(engine.chain()).with_bad_blocks(engine.bad_blocks());
-    engine.set_transaction_source(Arc::new(ctx.notifier()));
+    ctx.attach_to(&engine)
+        .expect("start the canonical follower");
     let server = server(ctx).await;
     let addr = server.http_addr;
 

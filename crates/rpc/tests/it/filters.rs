@@ -3,11 +3,14 @@
 use crate::common::{chain, context, drive_block, emit, server, transaction, EMITTER, TOPIC};
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, B256, U64};
-use alloy_rpc_types_eth::{Filter, FilterChanges, Log};
+use alloy_rpc_types_eth::{Filter, FilterChanges, Header, Log};
 use fastevm_engine::Engine;
-use fastevm_rpc::{EthApiClient, FILTER_TIMEOUT_SECS};
+use fastevm_rpc::{BlockEvent, CanonicalUpdate, EthApiClient, FILTER_TIMEOUT_SECS};
 use jsonrpsee::{core::ClientError, http_client::HttpClientBuilder};
-use std::sync::Arc;
+use std::sync::{
+    atomic::{AtomicBool, Ordering},
+    Arc,
+};
 
 /// Block or transaction hashes of a poll (an empty answer decodes as `Empty`).
 fn hashes(changes: FilterChanges) -> Vec<B256> {
@@ -39,7 +42,8 @@ async fn filters_collect_changes_until_polled_and_can_be_uninstalled() {
     let chain = chain(2);
     let ctx = context(&chain);
     let engine = Engine::new(chain);
-    engine.set_transaction_source(Arc::new(ctx.notifier()));
+    ctx.attach_to(&engine)
+        .expect("start the canonical follower");
     let server = server(ctx).await;
     let client = HttpClientBuilder::default()
         .build(format!("http://{}", server.http_addr))
@@ -125,4 +129,56 @@ async fn filters_expire_after_five_minutes_without_a_poll() {
     assert_eq!(filters.len(), 1);
     let unknown = client.filter_changes(U64::from(12_345)).await.unwrap_err();
     assert_eq!(error_message(unknown).0, -32000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_waits_until_the_follower_has_handled_earlier_head_moves() {
+    let chain = chain(1);
+    let ctx = context(&chain);
+    let engine = Engine::new(chain);
+    // A follower run by hand: registered with the hub, handling a change only when told.
+    let mut changes = engine.subscribe_canonical_changes();
+    ctx.events.follower_started(changes.published.clone(), 0);
+    let server = server(ctx.clone()).await;
+    let client = HttpClientBuilder::default()
+        .build(format!("http://{}", server.http_addr))
+        .unwrap();
+    let blocks = client.new_block_filter().await.unwrap();
+
+    let hash = drive_block(&engine, &[]);
+    let change = changes.receiver.recv().await.unwrap();
+    let handled = Arc::new(AtomicBool::new(false));
+    let follower = {
+        let (ctx, handled) = (ctx.clone(), handled.clone());
+        std::thread::spawn(move || {
+            // Slower than the poll below: without waiting, the poll would come back empty.
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            let header = Header {
+                hash: change.added[0].hash,
+                ..Default::default()
+            };
+            ctx.events.publish(CanonicalUpdate {
+                removed: vec![],
+                added: vec![BlockEvent {
+                    header,
+                    logs: vec![],
+                }],
+            });
+            handled.store(true, Ordering::SeqCst);
+            ctx.events.follower_handled(change.sequence);
+        })
+    };
+    let polled = hashes(client.filter_changes(blocks).await.unwrap());
+    assert!(
+        handled.load(Ordering::SeqCst),
+        "the poll waited for the follower"
+    );
+    assert_eq!(polled, vec![hash]);
+    follower.join().unwrap();
+
+    // Caught up, or without a follower at all: polls answer at once.
+    assert!(hashes(client.filter_changes(blocks).await.unwrap()).is_empty());
+    ctx.events.follower_stopped();
+    drive_block(&engine, &[]);
+    assert!(hashes(client.filter_changes(blocks).await.unwrap()).is_empty());
 }

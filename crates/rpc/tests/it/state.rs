@@ -8,7 +8,6 @@ use alloy_rpc_types_eth::{BlockTransactions, TransactionRequest};
 use fastevm_engine::Engine;
 use fastevm_rpc::EthApiClient;
 use jsonrpsee::{core::ClientError, http_client::HttpClientBuilder};
-use std::sync::Arc;
 
 fn message(e: ClientError) -> String {
     match e {
@@ -22,7 +21,8 @@ async fn historical_state_and_block_lookups() {
     let chain = chain(2);
     let ctx = context(&chain);
     let engine = Engine::new(chain);
-    engine.set_transaction_source(Arc::new(ctx.notifier()));
+    ctx.attach_to(&engine)
+        .expect("start the canonical follower");
     let server = server(ctx).await;
     let client = HttpClientBuilder::default()
         .build(format!("http://{}", server.http_addr))

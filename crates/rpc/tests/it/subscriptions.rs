@@ -16,7 +16,7 @@ use jsonrpsee::{
     core::client::Subscription,
     ws_client::{WsClient, WsClientBuilder},
 };
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 /// The next notification (a generous bound only guards against a hang; nothing is timed).
 async fn next<T: serde::de::DeserializeOwned>(sub: &mut Subscription<serde_json::Value>) -> T {
@@ -40,7 +40,8 @@ async fn new_heads_and_logs_arrive_when_a_block_becomes_canonical() {
     let chain = chain(2);
     let ctx = context(&chain);
     let engine = Engine::new(chain);
-    engine.set_transaction_source(Arc::new(ctx.notifier()));
+    ctx.attach_to(&engine)
+        .expect("start the canonical follower");
     let server = server(ctx).await;
     let client = ws(server.ws_addr).await;
 
@@ -92,7 +93,8 @@ async fn reorganisations_deliver_removed_logs_and_reinject_transactions() {
     let ctx = context(&chain);
     let pool = ctx.pool.clone();
     let engine = Engine::new(chain);
-    engine.set_transaction_source(Arc::new(ctx.notifier()));
+    ctx.attach_to(&engine)
+        .expect("start the canonical follower");
     let server = server(ctx).await;
     let client = ws(server.ws_addr).await;
     let mut logs = EthPubSubApiClient::subscribe_to(&client, SubscriptionKind::Logs, None)
