@@ -12,8 +12,9 @@ use std::sync::{
 use tokio::sync::broadcast;
 
 /// Head moves a subscriber may fall behind by before it misses some (it is then told how many,
-/// by `broadcast`'s lag error, and must resynchronise with the head).
-pub const CANONICAL_CHANNEL_CAPACITY: usize = 1024;
+/// by `broadcast`'s lag error, and must resynchronise with the head). Unread changes keep their
+/// executed blocks alive, so this also bounds the memory a lagging subscriber holds.
+pub const CANONICAL_CHANNEL_CAPACITY: usize = 256;
 
 /// A block that joined or left the canonical chain.
 #[derive(Debug, Clone)]
@@ -33,7 +34,8 @@ pub struct CanonicalChange {
     pub sequence: u64,
     /// Blocks that left the canonical chain, newest first.
     pub removed: Vec<ChainBlock>,
-    /// Blocks that joined it, oldest first; the last one is the new head.
+    /// Blocks that joined it, oldest first; the last one is the new head. Both are empty when
+    /// the head move failed after its number was given out (nothing changed).
     pub added: Vec<ChainBlock>,
 }
 
@@ -54,9 +56,15 @@ impl Default for CanonicalChanges {
 }
 
 impl CanonicalChanges {
-    /// Sends a head move to every subscriber (none listening is not an error).
-    pub(crate) fn publish(&self, removed: Vec<ChainBlock>, added: Vec<ChainBlock>) {
-        let sequence = self.published.fetch_add(1, Ordering::AcqRel) + 1;
+    /// Numbers the next change before the head moves in the store, so a reader that sees the
+    /// new head also sees a published count that includes it (and waits for the follower).
+    /// Every reserved number must be [`CanonicalChanges::send`]: empty if the move failed.
+    pub(crate) fn reserve(&self) -> u64 {
+        self.published.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// Sends change `sequence` to every subscriber (none listening is not an error).
+    pub(crate) fn send(&self, sequence: u64, removed: Vec<ChainBlock>, added: Vec<ChainBlock>) {
         let _ = self.sender.send(Arc::new(CanonicalChange {
             sequence,
             removed,

@@ -296,10 +296,19 @@ impl Engine {
         let current = store.head_hash()?;
         let head_is_canonical_ancestor = head != current && store.is_canonical(&head)?;
         if !head_is_canonical_ancestor && head != current {
-            // The head move and the new safe and finalized blocks: one atomic write.
-            let (removed, added) =
+            // The head move and the new safe and finalized blocks: one atomic write. Its change
+            // is numbered first, so whoever sees the new head waits for the follower.
+            let sequence = self.canonical.reserve();
+            let moved =
                 self.chain
-                    .set_head_using(head, &|hash| self.executed.get(hash), Some(pointers))?;
+                    .set_head_using(head, &|hash| self.executed.get(hash), Some(pointers));
+            let (removed, added) = match moved {
+                Ok(moved) => moved,
+                Err(e) => {
+                    self.canonical.send(sequence, Vec::new(), Vec::new());
+                    return Err(e.into());
+                }
+            };
             tracing::info!(%head, number = head_header.number, removed = removed.len(), added = added.len(), "new head");
             if let Err(e) = self.observe_head(head, head_header.number, &added) {
                 // Metrics never fail a head move that has happened.
@@ -314,7 +323,7 @@ impl Engine {
                     })
                     .collect()
             };
-            self.canonical.publish(known(removed), known(added));
+            self.canonical.send(sequence, known(removed), known(added));
         } else {
             self.chain
                 .set_safe_and_finalized(pointers.safe, pointers.finalized)?;

@@ -2,8 +2,9 @@
 //! `web3_*`, `txpool_*` and `debug_getRaw*`). The server implementation is [`crate::EthRpc`]; the
 //! generated `*Client` traits are for tests and tools.
 //!
-//! Methods that may run long (EVM calls, log queries, proofs, fee history) are `blocking`:
-//! jsonrpsee runs them on tokio's blocking pool.
+//! Methods that may run long (EVM calls, log queries, proofs, fee history) or wait for the
+//! canonical follower (filter polls and installs, `txpool_*`) are `blocking`: jsonrpsee runs them
+//! on tokio's blocking pool.
 
 use crate::{
     accounts::{FillTransactionResult, SignTransactionResult},
@@ -185,16 +186,16 @@ pub trait EthApi {
     #[method(name = "getLogs", blocking)]
     fn logs(&self, filter: GethParam<Filter>) -> RpcResult<Vec<Log>>;
     /// `eth_newFilter`.
-    #[method(name = "newFilter")]
+    #[method(name = "newFilter", blocking)]
     fn new_filter(&self, filter: GethParam<Filter>) -> RpcResult<U64>;
     /// `eth_newBlockFilter`.
-    #[method(name = "newBlockFilter")]
+    #[method(name = "newBlockFilter", blocking)]
     fn new_block_filter(&self) -> RpcResult<U64>;
     /// `eth_newPendingTransactionFilter`.
     #[method(name = "newPendingTransactionFilter")]
     fn new_pending_transaction_filter(&self) -> RpcResult<U64>;
     /// `eth_getFilterChanges`.
-    #[method(name = "getFilterChanges")]
+    #[method(name = "getFilterChanges", blocking)]
     fn filter_changes(&self, id: U64) -> RpcResult<FilterChanges>;
     /// `eth_getFilterLogs`.
     #[method(name = "getFilterLogs", blocking)]
@@ -255,16 +256,16 @@ pub trait Web3Api {
 #[rpc(server, client, namespace = "txpool")]
 pub trait TxpoolApi {
     /// `txpool_status`.
-    #[method(name = "status")]
+    #[method(name = "status", blocking)]
     fn status(&self) -> RpcResult<TxpoolStatus>;
     /// `txpool_content`.
-    #[method(name = "content")]
+    #[method(name = "content", blocking)]
     fn content(&self) -> RpcResult<TxpoolContent>;
     /// `txpool_contentFrom`.
-    #[method(name = "contentFrom")]
+    #[method(name = "contentFrom", blocking)]
     fn content_from(&self, address: Address) -> RpcResult<TxpoolContentFrom>;
     /// `txpool_inspect`.
-    #[method(name = "inspect")]
+    #[method(name = "inspect", blocking)]
     fn inspect(&self) -> RpcResult<TxpoolInspect>;
 }
 

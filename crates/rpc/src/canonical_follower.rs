@@ -35,13 +35,12 @@ impl CanonicalFollower {
             published,
         } = subscription;
         // Changes published before the subscription are not this follower's to wait for.
-        self.ctx
-            .events
-            .follower_started(published.clone(), published.get());
-        std::thread::Builder::new()
+        let events = self.ctx.events.clone();
+        events.follower_started(published.clone(), published.get());
+        let spawned = std::thread::Builder::new()
             .name("canonical-follower".into())
             .spawn(move || {
-                // Polls stop waiting for this thread however it ends (a panic included).
+                // Polls stop waiting for this thread however it ends.
                 let _stopped = Stopped(self.ctx.events.clone());
                 loop {
                     match receiver.blocking_recv() {
@@ -50,12 +49,31 @@ impl CanonicalFollower {
                         Err(RecvError::Closed) => break,
                     }
                 }
-            })
+            });
+        if spawned.is_err() {
+            events.follower_stopped();
+        }
+        spawned
     }
 
     fn handle(&self, change: &CanonicalChange) {
-        if let Err(e) = self.apply(&change.removed, &change.added) {
-            tracing::warn!(error = %e, sequence = change.sequence, "could not follow a canonical change");
+        if !change.removed.is_empty() || !change.added.is_empty() {
+            // A bug in one change must not stop the pool from following the chain for good.
+            let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.apply(&change.removed, &change.added)
+            }));
+            match applied {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, sequence = change.sequence, "could not follow a canonical change")
+                }
+                Err(_) => {
+                    tracing::error!(
+                        sequence = change.sequence,
+                        "following a canonical change panicked; going on with the next"
+                    )
+                }
+            }
         }
         self.ctx.events.follower_handled(change.sequence);
     }

@@ -259,10 +259,13 @@ impl EthApiServer for EthRpc {
     }
 
     fn new_filter(&self, filter: GethParam<Filter>) -> RpcResult<U64> {
+        // A new filter starts after the blocks the client may have seen already.
+        self.ctx.events.wait_for_follower();
         rpc(crate::logs::decode_filter(&filter).map(|f| self.install_log_filter(f)))
     }
 
     fn new_block_filter(&self) -> RpcResult<U64> {
+        self.ctx.events.wait_for_follower();
         Ok(U64::from(self.ctx.events.filters().install_block_filter()))
     }
 
