@@ -12,7 +12,6 @@ use crate::{
 use alloy_consensus::{ReceiptEnvelope, TxEnvelope};
 use alloy_primitives::{Address, B256};
 use fastevm_engine::{CanonicalChange, CanonicalSubscription, ChainBlock};
-use fastevm_executor::header_validation::expected_base_fee;
 use std::{collections::BTreeSet, sync::Arc, thread::JoinHandle};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -87,18 +86,20 @@ impl CanonicalFollower {
             missed,
             "the canonical follower fell behind; resynchronising the pool with the head"
         );
-        let ctx = &self.ctx;
-        match ctx.store.head_header() {
-            Ok(head) => {
-                let base_fee = expected_base_fee(&ctx.spec, &head).unwrap_or_default();
-                ctx.pool
-                    .on_new_head(&HeadState::new(&ctx.store, &ctx.spec), base_fee, Vec::new());
-                ctx.events.notify_pool_changed();
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "could not read the head to resynchronise the pool")
-            }
+        if let Err(e) = self.update_pool(Vec::new()) {
+            tracing::warn!(error = %e, "could not resynchronise the pool with the head");
         }
+    }
+
+    /// Re-checks the pool against the store's head (included transactions leave it) and puts
+    /// `reinjected` transactions of blocks that left the chain back.
+    fn update_pool(&self, reinjected: Vec<(TxEnvelope, Address)>) -> Result<(), RpcError> {
+        let ctx = &self.ctx;
+        let base_fee = ctx.next_base_fee()?.unwrap_or_default();
+        ctx.pool
+            .on_new_head(&HeadState::new(&ctx.store, &ctx.spec), base_fee, reinjected);
+        ctx.events.notify_pool_changed();
+        Ok(())
     }
 
     /// Handles a head move: `removed` blocks (newest first) left the canonical chain, `added`
@@ -153,11 +154,7 @@ impl CanonicalFollower {
                     .observe(admitted.elapsed().as_secs_f64());
             }
         }
-        let head = ctx.store.head_header()?;
-        let base_fee = expected_base_fee(&ctx.spec, &head).unwrap_or_default();
-        ctx.pool
-            .on_new_head(&HeadState::new(&ctx.store, &ctx.spec), base_fee, reinjected);
-        ctx.events.notify_pool_changed();
+        self.update_pool(reinjected)?;
 
         let event = |(block, receipts): &(StoredBlock, Vec<ReceiptEnvelope>),
                      removed: bool|
