@@ -31,6 +31,12 @@ pub fn spawn_status_metrics(
             metrics
                 .consensus_pruned_round
                 .set(i64::from(current.pruned_round));
+            metrics
+                .consensus_quorum_commit_index
+                .set(current.quorum_commit_index as i64);
+            metrics
+                .consensus_commits_synced
+                .set(current.commits_synced as i64);
         }
     })
 }

@@ -15,8 +15,8 @@
 //! 4. validator 3 and its execution node are cut from the network (`docker network
 //!    disconnect`): the other three go on; reconnected, node 3 converges to the same chain;
 //! 5. validator 2's store is wiped while it is stopped: restarted empty, it asks its peers for
-//!    its last block before proposing (amnesia recovery), fetches the DAG again, and its
-//!    execution node converges to the same chain.
+//!    its last block before proposing (amnesia recovery), takes the commits it lost from its
+//!    peers (commit sync), and its execution node converges to the same chain.
 //!
 //! Every sender's nonce is finally the number of transactions it sent, on every node: each
 //! transaction was executed exactly once. The devnet is torn down (`compose down -v`) by a drop
@@ -571,8 +571,8 @@ async fn docker_devnet_survives_stops_kills_partitions_and_a_wiped_validator() {
     );
 
     // 5. A validator's disk wiped: with an empty store it asks its peers for its last block
-    // before proposing (amnesia recovery), fetches the DAG again, and drives its execution node
-    // on from where that node stood; the chain converges.
+    // before proposing (amnesia recovery), takes its lost commits from them (commit sync), and
+    // drives its execution node on from where that node stood; the chain converges.
     let phase = Instant::now();
     let victim = devnet.container("consensus-2");
     docker(&["stop", "--time", "20", &victim]);
@@ -602,6 +602,11 @@ async fn docker_devnet_survives_stops_kills_partitions_and_a_wiped_validator() {
         .next_back()
         .unwrap_or_else(|| panic!("no amnesia recovery in consensus-2's log:\n{logs}"));
     assert!(reported > 0, "peers held none of consensus-2's blocks");
+    // It took the commits it had lost from its peers as certified ranges, not block by block.
+    assert!(
+        logs.contains("caught up through commit sync"),
+        "consensus-2 did not catch up through commit sync:\n{logs}"
+    );
     eprintln!(
         "5. consensus-2's store wiped and restarted, chains equal to #{height}, in {:.1?}",
         phase.elapsed()

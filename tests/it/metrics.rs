@@ -218,6 +218,9 @@ async fn every_metric_moves_and_agrees_with_the_chain() {
     );
     // A short run stays inside the retention window: nothing pruned yet.
     assert_eq!(value(&consensus, "fastevm_consensus_pruned_round"), 0.0);
+    // Its own commits are a quorum's; it never lags, so nothing comes through commit sync.
+    assert!(value(&consensus, "fastevm_consensus_quorum_commit_index") > 0.0);
+    assert_eq!(value(&consensus, "fastevm_consensus_commits_synced"), 0.0);
 
     // Every metric registered is reported by one of the two processes and checked above (all
     // moved but the peer count and the swapped-out leaders, which are right at zero here).
@@ -239,6 +242,8 @@ async fn every_metric_moves_and_agrees_with_the_chain() {
         "fastevm_consensus_peers",
         "fastevm_consensus_leaders_swapped_out",
         "fastevm_consensus_pruned_round",
+        "fastevm_consensus_quorum_commit_index",
+        "fastevm_consensus_commits_synced",
         "fastevm_executed_agreement_height",
         "fastevm_tx_admission_to_proposal_seconds",
         "fastevm_consensus_proposal_to_commit_seconds",

@@ -96,6 +96,7 @@ mod tests {
                 timestamp_ms,
                 ancestors: vec![],
                 transactions: vec![],
+                commit_votes: vec![],
             },
             &keys[author as usize],
         );

@@ -15,8 +15,8 @@
 //! What it is not: no protocol rules (they live in `fastevm-consensus`), no transaction pool
 //! and no execution — transactions come in through a
 //! [`TransactionSource`](fastevm_consensus::TransactionSource) and committed sub-DAGs go out
-//! through a channel. No commit-range catch-up (a lagging node fetches blocks, not commits), no
-//! store pruning. Connections between validators are authenticated with their block-signing
+//! through a channel. A node far behind catches up through certified commit ranges
+//! ([`commit_syncer`]). Connections between validators are authenticated with their block-signing
 //! keys ([`CommitteeAuth`]): a peer that cannot sign for the index it claims is dropped. A validator whose store holds
 //! no block of its own first asks its peers for its latest block (amnesia recovery) and proposes
 //! only above it.
@@ -28,6 +28,7 @@
 
 #![warn(missing_docs)]
 
+pub mod commit_syncer;
 mod config;
 mod error;
 pub mod executed_votes;

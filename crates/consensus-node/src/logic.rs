@@ -15,6 +15,9 @@
 //! - **Synchronizer.** Missing ancestors reported by the core are requested from peers
 //!   ([`BlockSynchronizer`]); requests from peers are answered from the DAG or the store, adding
 //!   ancestors above the requester's highest accepted rounds so catching up needs few round trips.
+//! - **Commit sync.** A node that a quorum's commit votes show far behind fetches certified
+//!   commit ranges instead ([`CommitSyncer`]), and neither proposes nor fetches ancestors
+//!   meanwhile; it serves such ranges to its peers from its store.
 //! - **Timers.** [`ValidatorLogic::on_tick`] forces a proposal when the leader timeout expired
 //!   and re-broadcasts the own last block after a silence; [`ValidatorLogic::next_wakeup_ms`]
 //!   says when the next tick is due.
@@ -30,6 +33,7 @@ use fastevm_consensus::{
     CoreParams, Round, SignedBlock, Store, Transaction, TransactionSource, VerifiedBlock,
 };
 
+use crate::commit_syncer::{CommitSyncConfig, CommitSyncer};
 use crate::error::{NodeError, NodeResult};
 use crate::executed_votes::ExecutedAgreement;
 use crate::future_blocks::{Admission, FutureBlocks};
@@ -37,6 +41,7 @@ use crate::message::{ConsensusMessage, MessageLimits};
 use crate::own_block_sync::OwnBlockSync;
 use crate::synchronizer::{BlockSynchronizer, SyncConfig};
 
+mod commit_sync;
 mod peer_exchanges;
 
 /// Settings of a [`ValidatorLogic`].
@@ -46,6 +51,8 @@ pub struct LogicConfig {
     pub core: CoreParams,
     /// Synchronizer settings.
     pub sync: SyncConfig,
+    /// Commit-sync settings.
+    pub commit_sync: CommitSyncConfig,
     /// Wire message limits.
     pub limits: MessageLimits,
     /// Amnesia recovery: with no own block in its store, wait up to this long (ms) for peers
@@ -60,6 +67,7 @@ impl LogicConfig {
         Self {
             core: CoreParams::new(own_index),
             sync: SyncConfig::default(),
+            commit_sync: CommitSyncConfig::default(),
             limits: MessageLimits::default(),
             own_block_sync_timeout_ms: 10_000,
         }
@@ -116,6 +124,8 @@ pub struct NodeStats {
     /// Atomic writes to the consensus store (each accepted block is in one of them, grouped
     /// with the next commits or own block).
     pub store_writes: u64,
+    /// Commit-range requests answered with certified commits.
+    pub commit_requests_answered: u64,
 }
 
 /// Hands commits out in index order, each once, above the consumer's resume index.
@@ -155,6 +165,9 @@ pub struct ValidatorLogic {
     committee_size: usize,
     config: LogicConfig,
     sync: BlockSynchronizer,
+    commit_sync: CommitSyncer,
+    /// Whether the last event found this validator lagging (commit sync on).
+    lagging: bool,
     delivery: CommitDelivery,
     resume_after: CommitIndex,
     started: bool,
@@ -198,6 +211,8 @@ impl ValidatorLogic {
         let verifier = BlockVerifier::new(committee.clone(), config.core.block_limits);
         let committee_size = committee.size();
         let sync = BlockSynchronizer::new(own, committee_size, config.sync);
+        let commit_sync =
+            CommitSyncer::new(own, committee.clone(), config.commit_sync, config.sync);
         let core = Core::new(
             config.core.clone(),
             committee,
@@ -214,6 +229,8 @@ impl ValidatorLogic {
             committee_size,
             config,
             sync,
+            commit_sync,
+            lagging: false,
             delivery: CommitDelivery {
                 delivered: resume_after,
             },
@@ -300,6 +317,15 @@ impl ValidatorLogic {
                 ));
             }
             ConsensusMessage::OwnLastBlock(block) => self.on_own_last_block(from, block),
+            ConsensusMessage::RequestCommits { start, end } => {
+                let answer = self.serve_commits(start, end);
+                out.messages.push((Destination::Peer(from), answer));
+            }
+            ConsensusMessage::Commits {
+                commits,
+                blocks,
+                certifiers,
+            } => self.on_commits(from, commits, blocks, certifiers),
             ConsensusMessage::ExecutedVote(vote) => {
                 // Each validator sends its own votes; a vote must be its sender's and signed.
                 if vote.author != from || !vote.verify(self.core.dag().committee()) {
@@ -371,7 +397,14 @@ impl ValidatorLogic {
                 next = next.min(ready);
             }
         }
-        if let Some(deadline) = self.sync.next_deadline_ms() {
+        if let Some(deadline) = self
+            .sync
+            .next_deadline_ms()
+            .filter(|_| !self.is_commit_lagging())
+        {
+            next = next.min(deadline);
+        }
+        if let Some(deadline) = self.commit_sync.next_deadline_ms() {
             next = next.min(deadline);
         }
         if let Some(release) = self.future.next_release_ms() {
@@ -405,7 +438,13 @@ impl ValidatorLogic {
                 self.stats.duplicate_blocks += 1;
                 continue;
             }
-            match self.verifier.verify(signed) {
+            let checked = self.verifier.verify(signed);
+            if let Ok(b) = &checked {
+                // Its commit votes tell how far the others have committed (even when the
+                // block itself has to wait).
+                self.commit_sync.observe(b);
+            }
+            match checked {
                 Ok(b) => match self.future.admit(b, now_ms) {
                     Admission::Now(b) => verified.push(b),
                     Admission::Held => self.stats.blocks_delayed += 1,
@@ -420,6 +459,7 @@ impl ValidatorLogic {
                 }
             }
         }
+        self.commit_sync.take_wanted_blocks(&mut verified);
         self.add_verified(verified, out)
     }
 
@@ -447,9 +487,15 @@ impl ValidatorLogic {
     ) -> NodeResult<()> {
         let due = self.future.release(now_ms);
         self.add_verified(due, out)?;
+        let lagging = self.sync_commits(now_ms, out)?;
         self.propose(now_ms, false, out)?;
         self.sync
             .set_missing(&self.core.missing_references(), source);
+        if lagging {
+            // The history is coming as certified commits; ancestors would be fetched for
+            // nothing (and held in memory until they connect).
+            return Ok(());
+        }
         let requests = self.sync.poll(now_ms);
         if !requests.is_empty() {
             let highest = self.highest_accepted_rounds();
@@ -471,6 +517,10 @@ impl ValidatorLogic {
     fn propose(&mut self, now_ms: u64, force: bool, out: &mut Outputs) -> NodeResult<()> {
         if self.own_sync.is_some() {
             // Amnesia recovery: not before peers said which rounds this validator signed.
+            return Ok(());
+        }
+        if self.commit_sync.is_lagging(self.core.last_commit_index()) {
+            // Far behind: a block on an old round would only be garbage to the others.
             return Ok(());
         }
         if let Some(proposal) = self.core.try_propose(now_ms, force)? {

@@ -10,6 +10,10 @@
 //! RequestOwnLastBlock (tag 3) body = empty
 //! OwnLastBlock        (tag 4) body = n:u32 (0 or 1) ‖ n × (len:u32 ‖ SignedBlock::to_bytes())
 //! ExecutedVote        (tag 5) body = author:u32 ‖ height:u64 ‖ block_hash:[u8; 32] ‖ sig:[u8; 64]
+//! RequestCommits      (tag 6) body = start:u64 ‖ end:u64
+//! Commits             (tag 7) body = n:u32 ‖ n × (len:u32 ‖ Commit::to_bytes())
+//!                                    ‖ m:u32 ‖ m × (len:u32 ‖ SignedBlock::to_bytes())   (blocks)
+//!                                    ‖ k:u32 ‖ k × (len:u32 ‖ SignedBlock::to_bytes())   (certifiers)
 //! ref      = round:u32 ‖ author:u32 ‖ digest:[u8; 32]
 //! ```
 //!
@@ -20,7 +24,9 @@
 //! signatures and structure are checked by the consensus verifier afterwards.
 
 use fastevm_consensus::encoding::{Decoder, Encoder};
-use fastevm_consensus::{BlockDigest, BlockRef, ConsensusError, Round, SignedBlock};
+use fastevm_consensus::{
+    BlockDigest, BlockRef, Commit, CommitIndex, ConsensusError, Round, SignedBlock,
+};
 
 use crate::error::{NodeError, NodeResult};
 use crate::executed_votes::ExecutedVote;
@@ -34,6 +40,8 @@ const TAG_BLOCKS: u8 = 2;
 const TAG_REQUEST_OWN_LAST: u8 = 3;
 const TAG_OWN_LAST: u8 = 4;
 const TAG_EXECUTED_VOTE: u8 = 5;
+const TAG_REQUEST_COMMITS: u8 = 6;
+const TAG_COMMITS: u8 = 7;
 /// Encoded size of a [`BlockRef`].
 const REF_BYTES: usize = 40;
 
@@ -46,18 +54,23 @@ pub struct MessageLimits {
     pub max_requested_refs: usize,
     /// Most blocks one response may carry.
     pub max_response_blocks: usize,
-    /// Most per-authority rounds a request may carry (≥ committee size).
+    /// Most per-authority rounds a request may carry (≥ committee size); also the most
+    /// certifying blocks a commit response may carry.
     pub max_authorities: usize,
+    /// Most commits one commit-sync response may carry.
+    pub max_response_commits: usize,
 }
 
 impl Default for MessageLimits {
-    /// 8 MiB messages, 256 references per request, 512 blocks per response, 1024 authorities.
+    /// 8 MiB messages, 256 references per request, 512 blocks per response, 1024 authorities,
+    /// 100 commits per commit-sync response.
     fn default() -> Self {
         Self {
             max_message_bytes: 8 << 20,
             max_requested_refs: 256,
             max_response_blocks: 512,
             max_authorities: 1024,
+            max_response_commits: 100,
         }
     }
 }
@@ -84,6 +97,25 @@ pub enum ConsensusMessage {
     OwnLastBlock(Option<SignedBlock>),
     /// A validator's signed executed result (see [`crate::executed_votes`]).
     ExecutedVote(ExecutedVote),
+    /// Commit sync: "send me commits `start..=end`".
+    RequestCommits {
+        /// First commit wanted.
+        start: CommitIndex,
+        /// Last commit wanted.
+        end: CommitIndex,
+    },
+    /// Answer to [`ConsensusMessage::RequestCommits`]: a prefix of the range the responder can
+    /// certify, as many of their blocks as fit (the rest are fetched by reference), and blocks
+    /// from a quorum of authors voting for the last commit (see
+    /// [`fastevm_consensus::commit_certifier`]). Empty when it has nothing certified there.
+    Commits {
+        /// Consecutive commits from the requested start.
+        commits: Vec<Commit>,
+        /// Blocks those commits name (possibly not all of them).
+        blocks: Vec<SignedBlock>,
+        /// Blocks voting for the last commit.
+        certifiers: Vec<SignedBlock>,
+    },
 }
 
 impl ConsensusMessage {
@@ -96,6 +128,8 @@ impl ConsensusMessage {
             ConsensusMessage::RequestOwnLastBlock => "request_own_last_block",
             ConsensusMessage::OwnLastBlock(_) => "own_last_block",
             ConsensusMessage::ExecutedVote(_) => "executed_vote",
+            ConsensusMessage::RequestCommits { .. } => "request_commits",
+            ConsensusMessage::Commits { .. } => "commits",
         }
     }
 
@@ -142,6 +176,25 @@ impl ConsensusMessage {
                     .fixed(&vote.block_hash)
                     .fixed(&vote.signature);
             }
+            ConsensusMessage::RequestCommits { start, end } => {
+                e.fixed(&[TAG_REQUEST_COMMITS]).u64(*start).u64(*end);
+            }
+            ConsensusMessage::Commits {
+                commits,
+                blocks,
+                certifiers,
+            } => {
+                e.fixed(&[TAG_COMMITS]).u32(len_u32(commits.len()));
+                for c in commits {
+                    e.bytes(&c.to_bytes());
+                }
+                for list in [blocks, certifiers] {
+                    e.u32(len_u32(list.len()));
+                    for b in list {
+                        e.bytes(&b.to_bytes());
+                    }
+                }
+            }
         }
         e.finish()
     }
@@ -173,6 +226,14 @@ impl ConsensusMessage {
             )),
             TAG_OWN_LAST => decode_own_last(body),
             TAG_EXECUTED_VOTE => decode_executed_vote(body),
+            TAG_REQUEST_COMMITS => {
+                let mut d = Decoder::new(body);
+                let start = d.u64().map_err(malformed)?;
+                let end = d.u64().map_err(malformed)?;
+                d.finish().map_err(malformed)?;
+                Ok(ConsensusMessage::RequestCommits { start, end })
+            }
+            TAG_COMMITS => decode_commits(body, limits),
             other => Err(NodeError::UnknownMessageTag(other)),
         }
     }
@@ -212,6 +273,35 @@ fn decode_blocks(body: &[u8], limits: &MessageLimits) -> NodeResult<ConsensusMes
     }
     d.finish().map_err(malformed)?;
     Ok(ConsensusMessage::Blocks(blocks))
+}
+
+fn decode_commits(body: &[u8], limits: &MessageLimits) -> NodeResult<ConsensusMessage> {
+    let mut d = Decoder::new(body);
+    let n = bounded_count(&mut d, 4, "response commits", limits.max_response_commits)?;
+    let mut commits = Vec::with_capacity(n);
+    for _ in 0..n {
+        commits.push(Commit::from_bytes(d.bytes().map_err(malformed)?).map_err(malformed)?);
+    }
+    let mut lists = Vec::with_capacity(2);
+    for (what, max) in [
+        ("response blocks", limits.max_response_blocks),
+        ("certifying blocks", limits.max_authorities),
+    ] {
+        let m = bounded_count(&mut d, 4, what, max)?;
+        let mut blocks = Vec::with_capacity(m);
+        for _ in 0..m {
+            blocks.push(SignedBlock::from_bytes(d.bytes().map_err(malformed)?).map_err(malformed)?);
+        }
+        lists.push(blocks);
+    }
+    d.finish().map_err(malformed)?;
+    let certifiers = lists.pop().unwrap_or_default();
+    let blocks = lists.pop().unwrap_or_default();
+    Ok(ConsensusMessage::Commits {
+        commits,
+        blocks,
+        certifiers,
+    })
 }
 
 fn decode_executed_vote(body: &[u8]) -> NodeResult<ConsensusMessage> {
@@ -298,6 +388,7 @@ mod tests {
                 timestamp_ms: 5,
                 ancestors,
                 transactions: vec![Transaction(vec![1, 2, 3])],
+                commit_votes: vec![],
             },
             &keys[0],
         )
@@ -318,7 +409,7 @@ mod tests {
             ConsensusMessage::Blocks(vec![b.clone(), b.clone()]),
             ConsensusMessage::Blocks(vec![]),
             ConsensusMessage::RequestOwnLastBlock,
-            ConsensusMessage::OwnLastBlock(Some(b)),
+            ConsensusMessage::OwnLastBlock(Some(b.clone())),
             ConsensusMessage::OwnLastBlock(None),
             ConsensusMessage::ExecutedVote(ExecutedVote {
                 author: 3,
@@ -326,7 +417,29 @@ mod tests {
                 block_hash: [5; 32],
                 signature: [6; 64],
             }),
+            ConsensusMessage::RequestCommits { start: 7, end: 106 },
+            ConsensusMessage::Commits {
+                commits: vec![sample_commit(7), sample_commit(8)],
+                blocks: vec![b.clone()],
+                certifiers: vec![b.clone(), b],
+            },
+            ConsensusMessage::Commits {
+                commits: vec![],
+                blocks: vec![],
+                certifiers: vec![],
+            },
         ]
+    }
+
+    fn sample_commit(index: u64) -> Commit {
+        let leader = BlockRef::new(3, 1, BlockDigest([index as u8; 32]));
+        Commit {
+            index,
+            previous_digest: Default::default(),
+            timestamp_ms: 99,
+            leader,
+            blocks: vec![BlockRef::new(2, 0, BlockDigest([1; 32])), leader],
+        }
     }
 
     #[test]
@@ -367,6 +480,7 @@ mod tests {
             max_requested_refs: 1,
             max_response_blocks: 1,
             max_authorities: 4,
+            max_response_commits: 1,
         };
         assert!(matches!(
             ConsensusMessage::decode(&[], &limits),
@@ -377,8 +491,8 @@ mod tests {
             Err(NodeError::UnsupportedMessageVersion(9))
         ));
         assert!(matches!(
-            ConsensusMessage::decode(&[WIRE_VERSION, 7], &limits),
-            Err(NodeError::UnknownMessageTag(7))
+            ConsensusMessage::decode(&[WIRE_VERSION, 8], &limits),
+            Err(NodeError::UnknownMessageTag(8))
         ));
         assert!(matches!(
             ConsensusMessage::decode(&vec![WIRE_VERSION; 301], &limits),
@@ -409,6 +523,18 @@ mod tests {
         assert!(matches!(
             ConsensusMessage::decode(&s[3].encode(), &big),
             Err(NodeError::TooManyItems { count: 2, .. })
+        ));
+        let commits_at = s
+            .iter()
+            .position(|m| matches!(m, ConsensusMessage::Commits { .. }))
+            .unwrap();
+        assert!(matches!(
+            ConsensusMessage::decode(&s[commits_at].encode(), &big),
+            Err(NodeError::TooManyItems {
+                what: "response commits",
+                count: 2,
+                max: 1
+            })
         ));
         // A huge claimed count is rejected without allocating.
         let mut huge = vec![WIRE_VERSION, TAG_BLOCKS];

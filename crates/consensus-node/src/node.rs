@@ -57,6 +57,10 @@ pub struct NodeStatus {
     pub executed_agreement_height: u64,
     /// Blocks of rounds below this one were deleted from the store (retention; 0: none).
     pub pruned_round: Round,
+    /// Highest commit index validators holding a quorum of the stake voted for (as seen here).
+    pub quorum_commit_index: CommitIndex,
+    /// Commits taken from peers through commit sync since the start.
+    pub commits_synced: u64,
     /// Counters of the logic.
     pub stats: NodeStats,
 }
@@ -76,6 +80,8 @@ impl NodeStatus {
             leaders_swapped_out: core.leader_swaps().len(),
             executed_agreement_height: logic.executed_agreement_height(),
             pruned_round: core.pruned_floor().round,
+            quorum_commit_index: logic.quorum_commit_index(),
+            commits_synced: logic.commit_sync_stats().commits_synced,
             stats: logic.stats(),
         }
     }

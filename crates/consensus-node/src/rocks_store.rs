@@ -44,7 +44,8 @@ pub const META_OWN_INDEX: &[u8] = b"own_index";
 /// Meta key: highest round of a block this authority signed and stored (u32 LE).
 pub const META_OWN_LAST_ROUND: &[u8] = b"own_last_round";
 
-const SCHEMA_VERSION: u32 = 1;
+/// 2: blocks carry commit votes (commit sync); a version-1 store cannot be read.
+const SCHEMA_VERSION: u32 = 2;
 
 /// Write-ahead log kept before the memtables are flushed to table files.
 const MAX_WAL_BYTES: u64 = 64 << 20;
@@ -235,7 +236,7 @@ impl RocksStore {
         Ok(())
     }
 
-    fn scan_blocks(&self, min_round: Round) -> NodeResult<Vec<VerifiedBlock>> {
+    fn scan_blocks(&self, min_round: Round, max_round: Round) -> NodeResult<Vec<VerifiedBlock>> {
         let start = min_round.to_be_bytes();
         let iter = self.db.iterator_cf(
             self.cf(CF_BLOCKS)?,
@@ -243,7 +244,12 @@ impl RocksStore {
         );
         let mut out = Vec::new();
         for item in iter {
-            let (_, value) = item?;
+            let (key, value) = item?;
+            // Keys start with the round (big-endian): past `max_round`, nothing more matches.
+            if key.len() >= 4 && Round::from_be_bytes([key[0], key[1], key[2], key[3]]) > max_round
+            {
+                break;
+            }
             out.push(decode_block(&value)?);
         }
         Ok(out)
@@ -259,7 +265,7 @@ impl RocksStore {
             .collect()
     }
 
-    fn scan_commits(&self, from: CommitIndex) -> NodeResult<Vec<Commit>> {
+    fn scan_commits(&self, from: CommitIndex, to: CommitIndex) -> NodeResult<Vec<Commit>> {
         let start = from.to_be_bytes();
         let iter = self.db.iterator_cf(
             self.cf(CF_COMMITS)?,
@@ -268,7 +274,11 @@ impl RocksStore {
         let mut out = Vec::new();
         for item in iter {
             let (_, value) = item?;
-            out.push(decode_commit(&value)?);
+            let commit = decode_commit(&value)?;
+            if commit.index > to {
+                break;
+            }
+            out.push(commit);
         }
         Ok(out)
     }
@@ -352,14 +362,18 @@ impl Store for RocksStore {
     fn write(&self, batch: StoreBatch) -> ConsensusResult<()> {
         self.write_batch(batch).map_err(to_consensus)
     }
-    fn scan_blocks_from_round(&self, min_round: Round) -> ConsensusResult<Vec<VerifiedBlock>> {
-        self.scan_blocks(min_round).map_err(to_consensus)
+    fn scan_blocks_in_rounds(
+        &self,
+        min_round: Round,
+        max_round: Round,
+    ) -> ConsensusResult<Vec<VerifiedBlock>> {
+        self.scan_blocks(min_round, max_round).map_err(to_consensus)
     }
     fn read_blocks(&self, refs: &[BlockRef]) -> ConsensusResult<Vec<Option<VerifiedBlock>>> {
         self.read(refs).map_err(to_consensus)
     }
-    fn scan_commits_from(&self, from: CommitIndex) -> ConsensusResult<Vec<Commit>> {
-        self.scan_commits(from).map_err(to_consensus)
+    fn scan_commits_in(&self, from: CommitIndex, to: CommitIndex) -> ConsensusResult<Vec<Commit>> {
+        self.scan_commits(from, to).map_err(to_consensus)
     }
     fn read_last_commit(&self) -> ConsensusResult<Option<Commit>> {
         self.last_commit().map_err(to_consensus)

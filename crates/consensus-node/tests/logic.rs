@@ -68,6 +68,7 @@ fn round1(committee: &Committee, key: &SigningKey, author: u32, ts: u64) -> Sign
             timestamp_ms: ts,
             ancestors,
             transactions: vec![],
+            commit_votes: vec![],
         },
         key,
     )

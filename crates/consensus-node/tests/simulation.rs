@@ -1,6 +1,8 @@
 //! Deterministic multi-validator scenarios on the network simulator: agreement, crash,
 //! equivocation, partition and restart from an in-memory or RocksDB store.
 
+#[path = "simulation/commit_sync.rs"]
+mod commit_sync;
 mod common;
 #[path = "simulation/recovery.rs"]
 mod recovery;

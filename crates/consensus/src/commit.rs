@@ -22,6 +22,36 @@ impl fmt::Debug for CommitDigest {
     }
 }
 
+/// A commit named by index and digest: what validators vote for in their blocks
+/// ([`crate::Block::commit_votes`]), so a node catching up can tell a certified commit from a
+/// made-up one.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default)]
+pub struct CommitRef {
+    /// Index of the commit.
+    pub index: CommitIndex,
+    /// Digest of the commit.
+    pub digest: CommitDigest,
+}
+
+impl CommitRef {
+    /// Encoded size in bytes.
+    pub const ENCODED_LEN: usize = 40;
+
+    /// New reference.
+    pub fn new(index: CommitIndex, digest: CommitDigest) -> Self {
+        Self { index, digest }
+    }
+    pub(crate) fn encode(&self, e: &mut Encoder) {
+        e.u64(self.index).fixed(&self.digest.0);
+    }
+    pub(crate) fn decode(d: &mut Decoder<'_>) -> ConsensusResult<Self> {
+        let index = d.u64()?;
+        let mut digest = [0u8; 32];
+        digest.copy_from_slice(d.fixed(32)?);
+        Ok(Self::new(index, CommitDigest(digest)))
+    }
+}
+
 /// The persistent record of one commit. Each commit points to its predecessor's digest.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Commit {
@@ -79,6 +109,10 @@ impl Commit {
         h.update(COMMIT_DOMAIN);
         h.update(&self.to_bytes());
         CommitDigest(*h.finalize().as_bytes())
+    }
+    /// Index and digest.
+    pub fn reference(&self) -> CommitRef {
+        CommitRef::new(self.index, self.digest())
     }
 }
 

@@ -2,14 +2,13 @@
 //! transactions (pulled from a [`TransactionSource`]). Outputs: own blocks to broadcast,
 //! missing references to fetch, committed sub-DAGs. No I/O besides the [`Store`].
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use ed25519_dalek::SigningKey;
 
 use crate::block_manager::BlockManager;
-use crate::commit::Commit;
-use crate::commit::{CommitIndex, CommittedSubDag};
+use crate::commit::{Commit, CommitIndex, CommitRef, CommittedSubDag};
 use crate::committee::Committee;
 use crate::committer::{DecidedLeader, UniversalCommitter, UniversalCommitterOptions};
 use crate::dag_state::DagState;
@@ -103,6 +102,16 @@ pub struct AddBlocksOutcome {
     pub commits: Vec<CommittedSubDag>,
 }
 
+/// A commit certified by votes from a quorum of the stake (see [`crate::commit_certifier`]),
+/// with its blocks in commit order: what commit sync hands to [`Core::add_certified_commits`].
+#[derive(Clone, Debug)]
+pub struct CertifiedCommit {
+    /// The commit record.
+    pub commit: Commit,
+    /// Its blocks, in the order of `commit.blocks`.
+    pub blocks: Vec<VerifiedBlock>,
+}
+
 /// A new own block, already persisted: broadcast it.
 #[derive(Debug)]
 pub struct Proposal {
@@ -148,6 +157,8 @@ pub struct Core {
     unwritten: StoreBatch,
     /// Store writes made (batches, not blocks).
     store_writes: u64,
+    /// Commits made (or synced) since the last own block: the next block votes for them.
+    pending_votes: VecDeque<CommitRef>,
 }
 
 impl Core {
@@ -236,6 +247,7 @@ impl Core {
             pruned: PruneFloor::default(),
             unwritten: StoreBatch::default(),
             store_writes: 0,
+            pending_votes: VecDeque::new(),
         })
     }
 
@@ -255,7 +267,7 @@ impl Core {
         Ok(result)
     }
 
-    fn on_accepted(
+    pub(crate) fn on_accepted(
         &mut self,
         accepted: Vec<VerifiedBlock>,
         refs: &mut Vec<BlockRef>,
@@ -286,7 +298,7 @@ impl Core {
         Ok(commits)
     }
 
-    fn try_commit_into(
+    pub(crate) fn try_commit_into(
         &mut self,
         sink: &mut AddBlocksOutcome,
     ) -> ConsensusResult<Vec<CommittedSubDag>> {
@@ -321,6 +333,7 @@ impl Core {
                 .commits
                 .extend(subs.iter().map(|s| s.commit.clone()));
             for sub in &subs {
+                self.vote_for(CommitRef::new(sub.commit_index, sub.commit_digest));
                 observe_commit(
                     &mut self.reputation,
                     &mut self.committer,
@@ -341,6 +354,18 @@ impl Core {
             self.prune_if_due()?;
         }
         Ok(all)
+    }
+
+    /// Queues a vote for `commit` in the next own block (the newest ones when too many wait).
+    pub(crate) fn vote_for(&mut self, commit: CommitRef) {
+        let max = self.params.block_limits.max_commit_votes;
+        if max == 0 {
+            return;
+        }
+        while self.pending_votes.len() >= max {
+            self.pending_votes.pop_front();
+        }
+        self.pending_votes.push_back(commit);
     }
 
     /// Writes the buffered blocks and commits in one atomic batch (nothing when none wait).
@@ -375,7 +400,7 @@ impl Core {
 
     /// Deletes history below the retention floor (see [`crate::retention`]) when it has moved
     /// far enough since the last time.
-    fn prune_if_due(&mut self) -> ConsensusResult<()> {
+    pub(crate) fn prune_if_due(&mut self) -> ConsensusResult<()> {
         if self.params.retention_rounds == 0 || self.params.gc_depth == 0 {
             return Ok(());
         }
@@ -510,6 +535,7 @@ impl Core {
             timestamp_ms: now_ms.max(max_ancestor_ts),
             ancestors,
             transactions,
+            commit_votes: self.pending_votes.drain(..).collect(),
         }
     }
 
@@ -584,6 +610,14 @@ impl Core {
     pub fn missing_references(&self) -> BTreeSet<BlockRef> {
         self.block_manager.missing_references()
     }
+    /// Blocks held back until their ancestors arrive.
+    pub fn suspended_count(&self) -> usize {
+        self.block_manager.num_suspended()
+    }
+    /// The last commit (None before the first).
+    pub fn last_commit(&self) -> Option<&Commit> {
+        self.dag.last_commit()
+    }
     /// Own authority index.
     pub fn own_index(&self) -> AuthorityIndex {
         self.params.own_index
@@ -600,7 +634,7 @@ mod random_tests;
 
 /// Scores `commit` for leader reputation and, when it closes a window, installs the new leader
 /// swaps and starts the next window. Called for every commit in order, live and on recovery.
-fn observe_commit(
+pub(crate) fn observe_commit(
     reputation: &mut Option<(ReputationParams, ReputationScores)>,
     committer: &mut UniversalCommitter,
     committee: &Committee,
@@ -616,6 +650,13 @@ fn observe_commit(
         *scores = ReputationScores::new(committee.size());
     }
 }
+
+#[path = "core_certified.rs"]
+mod certified;
+
+#[cfg(test)]
+#[path = "core_certified_tests.rs"]
+mod certified_tests;
 
 #[cfg(test)]
 #[path = "core_retention_tests.rs"]

@@ -39,12 +39,12 @@ pub(super) fn params(own: AuthorityIndex) -> CoreParams {
 pub(super) struct Cluster {
     params: fn(AuthorityIndex) -> CoreParams,
     /// Every block ever proposed, for answering fetches of missing references.
-    pool: std::collections::BTreeMap<BlockRef, SignedBlock>,
-    committee: Committee,
+    pub(super) pool: std::collections::BTreeMap<BlockRef, SignedBlock>,
+    pub(super) committee: Committee,
     keys: Vec<SigningKey>,
     pub(super) stores: Vec<Arc<MemStore>>,
     pub(super) cores: Vec<Core>,
-    verifier: BlockVerifier,
+    pub(super) verifier: BlockVerifier,
     pub(super) commits: Vec<Vec<CommittedSubDag>>,
 }
 
@@ -129,7 +129,7 @@ impl Cluster {
     }
 
     /// Like `deliver`, then answers every missing reference from the pool until none is left.
-    fn deliver_and_sync(&mut self, blocks: &[SignedBlock], to: &[usize]) {
+    pub(super) fn deliver_and_sync(&mut self, blocks: &[SignedBlock], to: &[usize]) {
         self.deliver(blocks, to);
         for &j in to {
             loop {
@@ -626,6 +626,7 @@ fn own_blocks_respect_block_limits() {
     let limits = BlockLimits {
         max_transactions: 3,
         max_transaction_bytes: 10,
+        ..BlockLimits::default()
     };
     let mut core = Core::new(
         CoreParams {

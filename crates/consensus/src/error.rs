@@ -48,6 +48,9 @@ pub enum ConsensusError {
     /// The block exceeds a size limit.
     #[error("block too large: {0}")]
     BlockTooLarge(String),
+    /// Commit votes must name strictly increasing commit indices.
+    #[error("commit votes are not in strictly increasing index order")]
+    UnorderedCommitVotes,
     /// Block timestamp is lower than one of its ancestors'.
     #[error("block timestamp {timestamp_ms} < ancestor timestamp {ancestor_timestamp_ms}")]
     TimestampBeforeAncestor {
@@ -70,6 +73,18 @@ pub enum ConsensusError {
     /// Committee configuration problem.
     #[error("invalid committee: {0}")]
     InvalidCommittee(String),
+    /// A certified commit handed to the core does not extend its last commit (wrong index,
+    /// previous digest or blocks): the commit sync's input is inconsistent with this node.
+    #[error("certified commit {index} does not extend the local chain: {reason}")]
+    CertifiedCommitMismatch {
+        /// Index of the offending commit.
+        index: u64,
+        /// What does not match.
+        reason: String,
+    },
+    /// A fetched commit range is not certified (see [`crate::commit_certifier`]).
+    #[error("uncertified commits: {0}")]
+    UncertifiedCommits(String),
     /// Storage backend failure.
     #[error("store error: {0}")]
     Store(String),

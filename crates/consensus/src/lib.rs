@@ -21,6 +21,10 @@
 //!    `try_propose(now_ms, force)`; broadcast `proposal.block` (already persisted) and consume
 //!    `proposal.commits`.
 //! 4. A consumer that restarts asks `replay_commits(last_processed_index)`.
+//! 5. A node far behind takes certified commit ranges from peers
+//!    ([`commit_certifier::verify_certified_range`]) and hands them to
+//!    `add_certified_commits(vec)`; its own blocks vote for the commits it makes or takes
+//!    (`Block::commit_votes`), which is what certifies them for others.
 //!
 //! Deviations from Sui worth knowing: direct-skip blame counts voting-round blocks that do not
 //! reference any block of the leader *slot* (Sui: of the leader authority at any round); two
@@ -34,6 +38,7 @@
 
 pub mod block_manager;
 pub mod commit;
+pub mod commit_certifier;
 pub mod committee;
 pub mod committer;
 pub mod core;
@@ -52,9 +57,11 @@ pub mod threshold_clock;
 pub mod types;
 pub mod verifier;
 
-pub use crate::commit::{Commit, CommitDigest, CommitIndex, CommittedSubDag};
+pub use crate::commit::{Commit, CommitDigest, CommitIndex, CommitRef, CommittedSubDag};
 pub use crate::committee::{Authority, Committee, PublicKey};
-pub use crate::core::{AddBlocksOutcome, Core, CoreParams, Proposal, TransactionSource};
+pub use crate::core::{
+    AddBlocksOutcome, CertifiedCommit, Core, CoreParams, Proposal, TransactionSource,
+};
 pub use crate::error::{ConsensusError, ConsensusResult};
 pub use crate::retention::{ConsumerProgress, PruneFloor};
 pub use crate::store::{MemStore, Store, StoreBatch};

@@ -22,12 +22,24 @@ pub struct StoreBatch {
 pub trait Store: Send + Sync {
     /// Atomically persists blocks and commits.
     fn write(&self, batch: StoreBatch) -> ConsensusResult<()>;
+    /// Stored blocks with `min_round ≤ round ≤ max_round`, ordered by reference.
+    fn scan_blocks_in_rounds(
+        &self,
+        min_round: Round,
+        max_round: Round,
+    ) -> ConsensusResult<Vec<VerifiedBlock>>;
     /// All stored blocks with round ≥ `min_round`, ordered by reference.
-    fn scan_blocks_from_round(&self, min_round: Round) -> ConsensusResult<Vec<VerifiedBlock>>;
+    fn scan_blocks_from_round(&self, min_round: Round) -> ConsensusResult<Vec<VerifiedBlock>> {
+        self.scan_blocks_in_rounds(min_round, Round::MAX)
+    }
     /// Blocks by reference (None where unknown).
     fn read_blocks(&self, refs: &[BlockRef]) -> ConsensusResult<Vec<Option<VerifiedBlock>>>;
+    /// Stored commits with `from ≤ index ≤ to`, in order.
+    fn scan_commits_in(&self, from: CommitIndex, to: CommitIndex) -> ConsensusResult<Vec<Commit>>;
     /// Commits with index ≥ `from`, in order.
-    fn scan_commits_from(&self, from: CommitIndex) -> ConsensusResult<Vec<Commit>>;
+    fn scan_commits_from(&self, from: CommitIndex) -> ConsensusResult<Vec<Commit>> {
+        self.scan_commits_in(from, CommitIndex::MAX)
+    }
     /// The commit with the highest index.
     fn read_last_commit(&self) -> ConsensusResult<Option<Commit>>;
     /// Deletes the blocks of rounds below `floor.round` and the commits with index below
@@ -74,11 +86,15 @@ impl Store for MemStore {
         }
         Ok(())
     }
-    fn scan_blocks_from_round(&self, min_round: Round) -> ConsensusResult<Vec<VerifiedBlock>> {
+    fn scan_blocks_in_rounds(
+        &self,
+        min_round: Round,
+        max_round: Round,
+    ) -> ConsensusResult<Vec<VerifiedBlock>> {
         let g = self.lock()?;
         g.blocks
             .iter()
-            .filter(|(r, _)| r.round >= min_round)
+            .filter(|(r, _)| (min_round..=max_round).contains(&r.round))
             .map(|(_, b)| decode_block(b))
             .collect()
     }
@@ -88,10 +104,13 @@ impl Store for MemStore {
             .map(|r| g.blocks.get(r).map(|b| decode_block(b)).transpose())
             .collect()
     }
-    fn scan_commits_from(&self, from: CommitIndex) -> ConsensusResult<Vec<Commit>> {
+    fn scan_commits_in(&self, from: CommitIndex, to: CommitIndex) -> ConsensusResult<Vec<Commit>> {
         let g = self.lock()?;
+        if from > to {
+            return Ok(Vec::new());
+        }
         g.commits
-            .range(from..)
+            .range(from..=to)
             .map(|(_, c)| Commit::from_bytes(c))
             .collect()
     }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use ed25519_dalek::{Signer, SigningKey};
 
+use crate::commit::CommitRef;
 use crate::committee::Committee;
 use crate::encoding::{Decoder, Encoder};
 use crate::error::ConsensusResult;
@@ -136,6 +137,10 @@ pub struct Block {
     pub ancestors: Vec<BlockRef>,
     /// Transactions carried by the block.
     pub transactions: Vec<Transaction>,
+    /// Commits the author made since its previous block, oldest first: a commit that
+    /// validators holding a quorum of the stake voted for is certified, and a node catching up
+    /// can take it from a peer without the DAG below it (commit sync, as Sui's commit votes).
+    pub commit_votes: Vec<CommitRef>,
 }
 
 impl Block {
@@ -158,6 +163,10 @@ impl Block {
         for t in &self.transactions {
             e.bytes(&t.0);
         }
+        e.u32(self.commit_votes.len() as u32);
+        for v in &self.commit_votes {
+            v.encode(e);
+        }
     }
     fn decode(d: &mut Decoder<'_>) -> ConsensusResult<Self> {
         let epoch = d.u64()?;
@@ -174,6 +183,11 @@ impl Block {
         for _ in 0..n {
             transactions.push(Transaction(d.bytes()?.to_vec()));
         }
+        let n = d.count(CommitRef::ENCODED_LEN)?;
+        let mut commit_votes = Vec::with_capacity(n);
+        for _ in 0..n {
+            commit_votes.push(CommitRef::decode(d)?);
+        }
         Ok(Self {
             epoch,
             round,
@@ -181,6 +195,7 @@ impl Block {
             timestamp_ms,
             ancestors,
             transactions,
+            commit_votes,
         })
     }
     /// Blake3 digest of the domain-separated canonical encoding.
@@ -262,6 +277,7 @@ impl VerifiedBlock {
                         timestamp_ms: 0,
                         ancestors: vec![],
                         transactions: vec![],
+                        commit_votes: vec![],
                     },
                     signature: [0; 64],
                 })
@@ -299,6 +315,10 @@ impl VerifiedBlock {
     /// Transactions of the block.
     pub fn transactions(&self) -> &[Transaction] {
         &self.0.signed.block.transactions
+    }
+    /// Commits the author voted for in this block.
+    pub fn commit_votes(&self) -> &[CommitRef] {
+        &self.0.signed.block.commit_votes
     }
     /// The block content.
     pub fn block(&self) -> &Block {
@@ -339,6 +359,7 @@ mod tests {
                 BlockRef::new(2, 0, BlockDigest([2; 32])),
             ],
             transactions: vec![Transaction(vec![1, 2, 3]), Transaction(vec![])],
+            commit_votes: vec![CommitRef::new(9, crate::commit::CommitDigest([4; 32]))],
         }
     }
 
@@ -354,6 +375,9 @@ mod tests {
         assert_ne!(b.digest(), c.digest());
         let mut c = sample_block();
         c.ancestors.swap(0, 1);
+        assert_ne!(b.digest(), c.digest());
+        let mut c = sample_block();
+        c.commit_votes[0].index += 1;
         assert_ne!(b.digest(), c.digest());
     }
 

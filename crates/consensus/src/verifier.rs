@@ -14,13 +14,17 @@ pub struct BlockLimits {
     pub max_transactions: usize,
     /// Maximum total transaction bytes in a block.
     pub max_transaction_bytes: usize,
+    /// Maximum commit votes in a block (a validator with more pending votes keeps the newest).
+    pub max_commit_votes: usize,
 }
 
 impl Default for BlockLimits {
+    /// 10,000 transactions, 4 MiB of transactions, 100 commit votes (Sui's limit).
     fn default() -> Self {
         Self {
             max_transactions: 10_000,
             max_transaction_bytes: 4 << 20,
+            max_commit_votes: 100,
         }
     }
 }
@@ -81,6 +85,20 @@ impl BlockVerifier {
                 block.transactions_bytes(),
                 self.limits.max_transaction_bytes
             )));
+        }
+        if block.commit_votes.len() > self.limits.max_commit_votes {
+            return Err(ConsensusError::BlockTooLarge(format!(
+                "{} commit votes > {}",
+                block.commit_votes.len(),
+                self.limits.max_commit_votes
+            )));
+        }
+        if block
+            .commit_votes
+            .windows(2)
+            .any(|w| w[0].index >= w[1].index)
+        {
+            return Err(ConsensusError::UnorderedCommitVotes);
         }
         let first = block.ancestors.first().ok_or(ConsensusError::NoAncestors)?;
         if first.author != block.author {
@@ -167,6 +185,7 @@ mod tests {
         let limits = BlockLimits {
             max_transactions: 3,
             max_transaction_bytes: 10,
+            max_commit_votes: 2,
         };
         Fixture {
             verifier: BlockVerifier::new(committee, limits),
@@ -185,6 +204,7 @@ mod tests {
             timestamp_ms: 10,
             ancestors,
             transactions: vec![Transaction(vec![1])],
+            commit_votes: vec![],
         }
     }
 
@@ -314,6 +334,27 @@ mod tests {
             check(&f, b),
             Err(ConsensusError::BlockTooLarge(_))
         ));
+        let vote = |index| crate::commit::CommitRef::new(index, Default::default());
+        let mut b = round1(&f, 1);
+        b.commit_votes = vec![vote(1), vote(2)];
+        assert!(check(&f, b).is_ok(), "two votes are within the limit");
+        let mut b = round1(&f, 1);
+        b.commit_votes = vec![vote(1), vote(2), vote(3)];
+        assert!(matches!(
+            check(&f, b),
+            Err(ConsensusError::BlockTooLarge(_))
+        ));
+    }
+
+    #[test]
+    fn commit_votes_must_name_increasing_indices() {
+        let f = fixture();
+        let vote = |index| crate::commit::CommitRef::new(index, Default::default());
+        for votes in [vec![vote(2), vote(1)], vec![vote(3), vote(3)]] {
+            let mut b = round1(&f, 1);
+            b.commit_votes = votes;
+            assert_eq!(check(&f, b), Err(ConsensusError::UnorderedCommitVotes));
+        }
     }
 
     #[test]

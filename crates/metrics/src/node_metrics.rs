@@ -44,6 +44,11 @@ pub struct NodeMetrics {
     pub executed_agreement_height: IntGauge,
     /// Blocks of rounds below this one were deleted from the consensus store (retention).
     pub consensus_pruned_round: IntGauge,
+    /// Highest commit index validators holding a quorum of the stake voted for, as seen here
+    /// (far above `consensus_commit_index`: this validator is catching up by commit sync).
+    pub consensus_quorum_commit_index: IntGauge,
+    /// Commits this validator took from its peers through commit sync since it started.
+    pub consensus_commits_synced: IntGauge,
     /// Seconds from a commit's consensus timestamp (its leader block's) to its executed block,
     /// by this machine's clock.
     pub commit_latency_seconds: Histogram,
@@ -158,6 +163,14 @@ impl NodeMetrics {
             consensus_pruned_round: gauge(
                 "consensus_pruned_round",
                 "Blocks of rounds below this one were deleted from the consensus store",
+            ),
+            consensus_quorum_commit_index: gauge(
+                "consensus_quorum_commit_index",
+                "Highest commit index validators holding a quorum of the stake voted for",
+            ),
+            consensus_commits_synced: gauge(
+                "consensus_commits_synced",
+                "Commits taken from peers through commit sync since the validator started",
             ),
             registry,
         }

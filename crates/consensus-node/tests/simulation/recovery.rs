@@ -214,11 +214,12 @@ impl Store for CountingStore {
     ) -> fastevm_consensus::ConsensusResult<()> {
         self.inner.write(batch)
     }
-    fn scan_blocks_from_round(
+    fn scan_blocks_in_rounds(
         &self,
         min_round: fastevm_consensus::Round,
+        max_round: fastevm_consensus::Round,
     ) -> fastevm_consensus::ConsensusResult<Vec<fastevm_consensus::VerifiedBlock>> {
-        let blocks = self.inner.scan_blocks_from_round(min_round)?;
+        let blocks = self.inner.scan_blocks_in_rounds(min_round, max_round)?;
         self.blocks_read
             .fetch_add(blocks.len(), std::sync::atomic::Ordering::Relaxed);
         Ok(blocks)
@@ -229,11 +230,12 @@ impl Store for CountingStore {
     ) -> fastevm_consensus::ConsensusResult<Vec<Option<fastevm_consensus::VerifiedBlock>>> {
         self.inner.read_blocks(refs)
     }
-    fn scan_commits_from(
+    fn scan_commits_in(
         &self,
         from: fastevm_consensus::CommitIndex,
+        to: fastevm_consensus::CommitIndex,
     ) -> fastevm_consensus::ConsensusResult<Vec<fastevm_consensus::Commit>> {
-        let commits = self.inner.scan_commits_from(from)?;
+        let commits = self.inner.scan_commits_in(from, to)?;
         self.commits_read
             .fetch_add(commits.len(), std::sync::atomic::Ordering::Relaxed);
         Ok(commits)

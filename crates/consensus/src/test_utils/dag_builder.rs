@@ -138,6 +138,7 @@ impl DagBuilder {
             timestamp_ms: round as u64 * 1000 + author as u64,
             ancestors,
             transactions: vec![Transaction(self.tag.to_le_bytes().to_vec())],
+            commit_votes: vec![],
         };
         let signed = if self.sign {
             SignedBlock::sign(block, &self.keys[author as usize])

@@ -94,6 +94,7 @@ fn commits_where(count: u64, carries_transactions: fn(u64) -> bool) -> Vec<Commi
                     timestamp_ms: 1_000 + 300 * k,
                     ancestors: vec![],
                     transactions,
+                    commit_votes: vec![],
                 };
                 VerifiedBlock::new_trusted(SignedBlock::sign(block, &keys[a as usize]))
             })
