@@ -38,16 +38,20 @@ pub struct CommitSyncConfig {
     pub parallel_fetches: usize,
     /// A request without an answer after this long is asked again from the next peer.
     pub timeout_ms: u64,
+    /// A range a peer could not certify (or answered wrongly) is asked again after this long.
+    pub retry_delay_ms: u64,
 }
 
 impl Default for CommitSyncConfig {
-    /// Lagging by more than 50 commits; 50 commits a request, 3 at once, 2 s timeout.
+    /// Lagging by more than 50 commits; 50 commits a request, 3 at once, 5 s timeout, 500 ms
+    /// before asking again after a refusal.
     fn default() -> Self {
         Self {
             lag_threshold: 50,
             batch_size: 50,
             parallel_fetches: 3,
-            timeout_ms: 2_000,
+            timeout_ms: 5_000,
+            retry_delay_ms: 500,
         }
     }
 }
@@ -89,8 +93,9 @@ pub struct CommitSyncer {
     committee: Committee,
     config: CommitSyncConfig,
     monitor: CommitVoteMonitor,
-    /// Ranges to ask for, start → end (not requested yet, or to ask again).
-    queued: BTreeMap<CommitIndex, CommitIndex>,
+    /// Ranges to ask for, start → (end, not before this time): not requested yet, or to ask
+    /// again.
+    queued: BTreeMap<CommitIndex, (CommitIndex, u64)>,
     /// Highest index queued, requested or fetched so far.
     frontier: CommitIndex,
     /// One outstanding request per peer.
@@ -183,7 +188,7 @@ impl CommitSyncer {
         }
         self.fetched
             .retain(|_, f| f.commits.last().is_some_and(|c| c.index > local_last));
-        self.queued.retain(|_, end| *end > local_last);
+        self.queued.retain(|_, (end, _)| *end > local_last);
         let expired: Vec<AuthorityIndex> = self
             .inflight
             .iter()
@@ -193,7 +198,7 @@ impl CommitSyncer {
         for peer in expired {
             if let Some(f) = self.inflight.remove(&peer) {
                 tracing::debug!(peer, start = f.start, "commit request timed out");
-                self.queued.insert(f.start, f.end);
+                self.queued.insert(f.start, (f.end, 0));
             }
         }
         self.frontier = self.frontier.max(local_last);
@@ -207,18 +212,22 @@ impl CommitSyncer {
             while self.frontier < horizon {
                 let start = self.frontier + 1;
                 let end = (start + batch - 1).min(horizon);
-                self.queued.insert(start, end);
+                self.queued.insert(start, (end, 0));
                 self.frontier = end;
             }
         }
         while self.inflight.len() + self.fetched.len() < self.config.parallel_fetches.max(1) {
-            let Some((start, end)) = self.queued.pop_first() else {
+            // The lowest range that may be asked now (the core takes ranges in order).
+            let Some((&start, &(end, not_before))) = self.queued.iter().next() else {
                 break;
             };
+            if not_before > now_ms {
+                break;
+            }
             let Some(peer) = self.pick_peer(start) else {
-                self.queued.insert(start, end);
                 break;
             };
+            self.queued.remove(&start);
             self.inflight.insert(
                 peer,
                 Inflight {
@@ -264,7 +273,8 @@ impl CommitSyncer {
     }
 
     /// A peer's answer to a commit request. Returns why it was refused, if it was (the range
-    /// is asked again from the next peer).
+    /// is asked again from the next peer after [`CommitSyncConfig::retry_delay_ms`]). An answer
+    /// to an earlier request of the same peer (it came after the timeout) is ignored.
     pub fn on_commits(
         &mut self,
         from: AuthorityIndex,
@@ -272,21 +282,28 @@ impl CommitSyncer {
         blocks: Vec<SignedBlock>,
         certifiers: Vec<SignedBlock>,
         verifier: &BlockVerifier,
+        now_ms: u64,
     ) -> Result<(), String> {
-        let Some(request) = self.inflight.remove(&from) else {
+        let current = self.inflight.get(&from).map(|f| f.start);
+        let answered = commits.first().map(|c| c.index);
+        if current.is_none() || (answered.is_some() && answered != current) {
             self.stats.responses_refused += 1;
+            return Err("not asked for (or asked before and timed out)".into());
+        }
+        let Some(request) = self.inflight.remove(&from) else {
             return Err("not asked for".into());
         };
         let result = self.accept_range(&request, commits, blocks, certifiers, verifier);
         match &result {
             Ok(last) if *last < request.end => {
                 // A prefix: the rest is asked again (from the next peer).
-                self.queued.insert(last + 1, request.end);
+                self.queued.insert(last + 1, (request.end, 0));
             }
-            Ok(_) => {}
+            Ok(last) => self.frontier = self.frontier.max(*last),
             Err(_) => {
                 self.stats.responses_refused += 1;
-                self.queued.insert(request.start, request.end);
+                let not_before = now_ms.saturating_add(self.config.retry_delay_ms);
+                self.queued.insert(request.start, (request.end, not_before));
             }
         }
         result.map(|_| ())
@@ -302,9 +319,6 @@ impl CommitSyncer {
     ) -> Result<CommitIndex, String> {
         if commits.is_empty() {
             return Err("nothing certified in the range".into());
-        }
-        if commits.len() as u64 > request.end - request.start + 1 {
-            return Err("more commits than asked for".into());
         }
         let certifiers = certifiers
             .into_iter()
@@ -395,7 +409,18 @@ impl CommitSyncer {
 
     /// When [`poll`](Self::poll) may have something new to send.
     pub fn next_deadline_ms(&self) -> Option<u64> {
-        let requests = self.inflight.values().map(|f| f.deadline_ms).min();
+        let retries = self
+            .queued
+            .values()
+            .map(|(_, not_before)| *not_before)
+            .filter(|t| *t > 0)
+            .min();
+        let requests = self
+            .inflight
+            .values()
+            .map(|f| f.deadline_ms)
+            .chain(retries)
+            .min();
         match (requests, self.blocks.next_deadline_ms()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

@@ -93,6 +93,7 @@ fn config(batch: u64, parallel: usize) -> CommitSyncConfig {
         batch_size: batch,
         parallel_fetches: parallel,
         timeout_ms: 1_000,
+        retry_delay_ms: 100,
     }
 }
 
@@ -148,6 +149,7 @@ fn certified_ranges_are_handed_out_in_order_with_their_blocks() {
         blocks[10..20].to_vec(),
         f.votes(&commits[19], &[1, 2, 3]),
         &f.verifier,
+        0,
     )
     .unwrap();
     assert!(s.take_ready(0).is_empty());
@@ -159,6 +161,7 @@ fn certified_ranges_are_handed_out_in_order_with_their_blocks() {
         blocks[..7].to_vec(),
         f.votes(&commits[9], &[0, 2, 3]),
         &f.verifier,
+        0,
     )
     .unwrap();
     assert!(s.take_ready(0).is_empty(), "blocks still missing");
@@ -205,6 +208,7 @@ fn a_prefix_answer_leaves_the_rest_to_ask_again() {
         blocks[..4].to_vec(),
         f.votes(&commits[3], &[0, 1, 2]),
         &f.verifier,
+        0,
     )
     .unwrap();
     assert_eq!(s.take_ready(0).len(), 4);
@@ -224,7 +228,8 @@ fn uncertified_or_unasked_answers_are_refused_and_asked_again() {
             commits.clone(),
             blocks.clone(),
             f.votes(&commits[9], &[0, 1, 2]),
-            &f.verifier
+            &f.verifier,
+            0
         )
         .is_err());
     // Two votes of four are not a quorum.
@@ -234,11 +239,13 @@ fn uncertified_or_unasked_answers_are_refused_and_asked_again() {
             commits.clone(),
             blocks.clone(),
             f.votes(&commits[9], &[1, 2]),
-            &f.verifier
+            &f.verifier,
+            0
         )
         .is_err());
-    // The range is asked again, from the next peer.
-    assert_eq!(commit_requests(&s.poll(0, 1)), vec![(2, 1, 10)]);
+    // The range is asked again, from the next peer, after the retry delay.
+    assert!(commit_requests(&s.poll(0, 1)).is_empty());
+    assert_eq!(commit_requests(&s.poll(0, 100)), vec![(2, 1, 10)]);
     // A block that none of the commits names.
     let mut stray = blocks.clone();
     stray[0] = f.block(2, 77, vec![]);
@@ -248,16 +255,60 @@ fn uncertified_or_unasked_answers_are_refused_and_asked_again() {
             commits.clone(),
             stray,
             f.votes(&commits[9], &[0, 1, 2]),
-            &f.verifier
+            &f.verifier,
+            0
         )
         .is_err());
     // A forged signature on a certifying block.
     let mut forged = f.votes(&commits[9], &[0, 1, 2]);
     forged[0].signature[0] ^= 1;
-    assert_eq!(commit_requests(&s.poll(0, 2)), vec![(3, 1, 10)]);
+    assert_eq!(commit_requests(&s.poll(0, 100)), vec![(3, 1, 10)]);
     assert!(s
-        .on_commits(3, commits.clone(), blocks.clone(), forged, &f.verifier)
+        .on_commits(3, commits.clone(), blocks.clone(), forged, &f.verifier, 0)
         .is_err());
     assert_eq!(s.stats().responses_refused, 4);
     assert!(s.take_ready(0).is_empty());
+}
+
+#[test]
+fn a_late_answer_to_an_earlier_request_is_ignored() {
+    let f = fixture();
+    let (commits, blocks) = f.chain(20);
+    let mut s = f.syncer(config(10, 1), 20 + 6);
+    assert_eq!(commit_requests(&s.poll(0, 0)), vec![(1, 1, 10)]);
+    // Peer 1 is slow: the range goes to peer 2, and the next one later to peer 1 again.
+    assert_eq!(commit_requests(&s.poll(0, 1_000)), vec![(2, 1, 10)]);
+    s.on_commits(
+        2,
+        commits[..10].to_vec(),
+        blocks[..10].to_vec(),
+        f.votes(&commits[9], &[0, 1, 3]),
+        &f.verifier,
+        1_001,
+    )
+    .unwrap();
+    assert_eq!(s.take_ready(0).len(), 10);
+    assert_eq!(commit_requests(&s.poll(10, 1_002)), vec![(3, 11, 20)]);
+    // Peer 1's answer to the first request arrives now: not asked for any more.
+    assert!(s
+        .on_commits(
+            1,
+            commits[..10].to_vec(),
+            blocks[..10].to_vec(),
+            f.votes(&commits[9], &[0, 2, 3]),
+            &f.verifier,
+            1_003,
+        )
+        .is_err());
+    // Peer 3 answers the second range.
+    s.on_commits(
+        3,
+        commits[10..20].to_vec(),
+        blocks[10..20].to_vec(),
+        f.votes(&commits[19], &[0, 1, 2]),
+        &f.verifier,
+        1_004,
+    )
+    .unwrap();
+    assert_eq!(s.take_ready(10).len(), 10);
 }

@@ -325,7 +325,7 @@ impl ValidatorLogic {
                 commits,
                 blocks,
                 certifiers,
-            } => self.on_commits(from, commits, blocks, certifiers),
+            } => self.on_commits(from, commits, blocks, certifiers, now_ms),
             ConsensusMessage::ExecutedVote(vote) => {
                 // Each validator sends its own votes; a vote must be its sender's and signed.
                 if vote.author != from || !vote.verify(self.core.dag().committee()) {

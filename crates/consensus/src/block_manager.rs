@@ -96,22 +96,54 @@ impl BlockManager {
             .collect();
         let mut ready = Vec::new();
         for m in gone {
-            for child in self.waiting_on.remove(&m).unwrap_or_default() {
-                if let Some(s) = self.suspended.get_mut(&child) {
-                    s.missing.remove(&m);
-                    if s.missing.is_empty() {
-                        ready.push(child);
+            ready.extend(self.stop_waiting_on(&m));
+        }
+        self.accept_ready(ready, dag, &mut out);
+        out
+    }
+
+    /// Block `r` entered the DAG by another path (a certified commit, see
+    /// [`crate::Core::add_certified_commits`]): it is no longer suspended, and the blocks that
+    /// only waited for it are accepted.
+    pub fn on_inserted(&mut self, r: &BlockRef, dag: &mut DagState) -> AcceptOutcome {
+        let mut out = AcceptOutcome::default();
+        if let Some(s) = self.suspended.remove(r) {
+            for m in s.missing {
+                if let Some(waiting) = self.waiting_on.get_mut(&m) {
+                    waiting.remove(r);
+                    if waiting.is_empty() {
+                        self.waiting_on.remove(&m);
                     }
                 }
             }
         }
+        let ready = self.stop_waiting_on(r);
+        self.accept_ready(ready, dag, &mut out);
+        out
+    }
+
+    /// Nothing waits for `m` any more; returns the suspended blocks that now miss nothing.
+    fn stop_waiting_on(&mut self, m: &BlockRef) -> Vec<BlockRef> {
+        let mut ready = Vec::new();
+        for child in self.waiting_on.remove(m).unwrap_or_default() {
+            if let Some(s) = self.suspended.get_mut(&child) {
+                s.missing.remove(m);
+                if s.missing.is_empty() {
+                    ready.push(child);
+                }
+            }
+        }
+        ready
+    }
+
+    /// Accepts the suspended blocks `ready` (and what they unblock); sets what is missing.
+    fn accept_ready(&mut self, ready: Vec<BlockRef>, dag: &mut DagState, out: &mut AcceptOutcome) {
         for child in ready {
             if let Some(s) = self.suspended.remove(&child) {
-                self.accept(s.block, dag, &mut out);
+                self.accept(s.block, dag, out);
             }
         }
         out.missing = self.missing_references();
-        out
     }
 
     fn accept(&mut self, block: VerifiedBlock, dag: &mut DagState, out: &mut AcceptOutcome) {
@@ -215,6 +247,40 @@ mod tests {
         }
         // Duplicates are ignored.
         assert!(bm.try_accept_blocks(r3, &mut dag).accepted.is_empty());
+    }
+
+    #[test]
+    fn a_block_inserted_by_another_path_wakes_what_waited_for_it() {
+        let (b, mut dag, mut bm) = setup();
+        for r in b.blocks_at_round(1) {
+            dag.accept_block(r);
+        }
+        let r2 = b.blocks_at_round(2);
+        let r3 = b.blocks_at_round(3);
+        // Round 3 waits for round 2.
+        bm.try_accept_blocks(r3.clone(), &mut dag);
+        assert_eq!(bm.num_suspended(), 4);
+        // Three of the round-2 blocks come in normally.
+        let out = bm.try_accept_blocks(r2[..3].to_vec(), &mut dag);
+        assert_eq!(out.accepted.len(), 3);
+        assert!(out.accepted.iter().all(|x| x.round() == 2));
+        // The fourth enters the DAG directly (as a certified commit's block does).
+        assert!(dag.accept_block(r2[3].clone()));
+        let out = bm.on_inserted(&r2[3].reference(), &mut dag);
+        assert_eq!(out.accepted.len(), 4, "round 3 no longer waits");
+        assert_eq!(bm.num_suspended(), 0);
+        assert!(out.missing.is_empty());
+        // A suspended block inserted directly is no longer suspended.
+        let r4 = b.blocks_at_round(4);
+        let mut dag2 = DagState::new(b.committee.clone(), 0);
+        let mut bm2 = BlockManager::new();
+        bm2.try_accept_blocks(r4[..1].to_vec(), &mut dag2);
+        assert!(bm2.is_suspended(&r4[0].reference()));
+        dag2.accept_block(r4[0].clone());
+        let out = bm2.on_inserted(&r4[0].reference(), &mut dag2);
+        assert!(out.accepted.is_empty());
+        assert_eq!(bm2.num_suspended(), 0);
+        assert!(bm2.missing_references().is_empty());
     }
 
     #[test]

@@ -41,6 +41,12 @@ impl Core {
                 // Ancestors below a certified block that this node never saw stay unknown.
                 if b.round() > gc_round && self.dag.accept_block(b.clone()) {
                     accepted.push(b.clone());
+                    // If it was suspended, what waited only for it can go on.
+                    let woken = self
+                        .block_manager
+                        .on_inserted(&b.reference(), &mut self.dag);
+                    result.rejected.extend(woken.rejected);
+                    accepted.extend(woken.accepted);
                 }
             }
             // Every block of the commit is stored with it (replay reads them back), including
@@ -57,7 +63,8 @@ impl Core {
             for r in &commit.blocks {
                 self.dag.set_committed(*r);
             }
-            self.last_decided = self.last_decided.max(commit.leader.slot());
+            // The next committed leader: every slot before it is decided (as on recovery).
+            self.last_decided = commit.leader.slot();
             observe_commit(
                 &mut self.reputation,
                 &mut self.committer,

@@ -14,8 +14,8 @@ use crate::message::ConsensusMessage;
 /// Rounds after a commit's leader searched for blocks voting for it. Validators vote in their
 /// first block after making the commit, a few rounds after the leader's.
 const VOTE_SCAN_ROUNDS: Round = 20;
-/// Commits tried, from the end of the range backwards, for one that the stored blocks certify
-/// (the newest may not have gathered its votes yet).
+/// Commits tried, from the end of the range backwards and then past it, for one that the stored
+/// blocks certify (the newest may not have gathered its votes yet).
 const CERTIFY_ATTEMPTS: usize = 4;
 
 impl ValidatorLogic {
@@ -46,6 +46,7 @@ impl ValidatorLogic {
         let own = self.core.own_index();
         self.commit_sync
             .observe_own(own, self.core.last_commit_index());
+        self.take_held_blocks();
         self.apply_synced(out)?;
         for (peer, msg) in self.commit_sync.poll(self.core.last_commit_index(), now_ms) {
             out.messages.push((Destination::Peer(peer), msg));
@@ -92,18 +93,25 @@ impl ValidatorLogic {
         commits: Vec<Commit>,
         blocks: Vec<SignedBlock>,
         certifiers: Vec<SignedBlock>,
+        now_ms: u64,
     ) {
         if let Err(reason) =
             self.commit_sync
-                .on_commits(from, commits, blocks, certifiers, &self.verifier)
+                .on_commits(from, commits, blocks, certifiers, &self.verifier, now_ms)
         {
             tracing::debug!(from, %reason, "commit-sync response refused");
+        }
+    }
+
+    /// Gives fetched ranges the blocks they wait for that this validator holds by now (in its
+    /// DAG or store): such a block is not fetched, and one that entered the DAG while its fetch
+    /// was under way (its copy then dropped as a duplicate) does not hold the range up.
+    fn take_held_blocks(&mut self) {
+        let missing = self.commit_sync.missing_blocks();
+        if missing.is_empty() {
             return;
         }
-        // Blocks this validator already holds need no fetch.
-        let mut held: Vec<VerifiedBlock> = self
-            .commit_sync
-            .missing_blocks()
+        let mut held: Vec<VerifiedBlock> = missing
             .iter()
             .filter_map(|r| self.lookup(r))
             .map(VerifiedBlock::new_trusted)
@@ -111,9 +119,10 @@ impl ValidatorLogic {
         self.commit_sync.take_wanted_blocks(&mut held);
     }
 
-    /// Answer to a commit request: the longest prefix of `start..=end` (within the response
-    /// limits) whose last commit blocks from a quorum of authors vote for, with as many of its
-    /// blocks as fit and those voting blocks. Empty when nothing there can be certified.
+    /// Answer to a commit request: consecutive commits from `start` up to one that blocks from
+    /// a quorum of authors vote for — at or before `end` if possible, else a little past it
+    /// (within the response limits) — with as many of their blocks as fit and those voting
+    /// blocks. Empty when nothing there can be certified.
     pub(super) fn serve_commits(
         &mut self,
         start: CommitIndex,
@@ -128,8 +137,9 @@ impl ValidatorLogic {
         if start == 0 || end < start || limits.max_response_commits == 0 {
             return empty;
         }
-        let end = end.min(start.saturating_add(limits.max_response_commits as u64 - 1));
-        let mut commits = match self.store.scan_commits_in(start, end) {
+        let max_end = start.saturating_add(limits.max_response_commits as u64 - 1);
+        let end = end.min(max_end);
+        let mut commits = match self.store.scan_commits_in(start, max_end) {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "store read failed while serving commits");
@@ -143,19 +153,30 @@ impl ValidatorLogic {
             .take_while(|(c, i)| c.index == *i)
             .count();
         commits.truncate(run);
+        // The range ends at the last commit the stored votes certify: tried from the end asked
+        // for backwards, then past it (within the response limit) when the votes for the end
+        // are not in the rounds searched.
+        let asked = commits.iter().take_while(|c| c.index <= end).count();
+        let order: Vec<usize> = (0..asked)
+            .rev()
+            .take(CERTIFY_ATTEMPTS)
+            .chain((asked..commits.len()).take(CERTIFY_ATTEMPTS))
+            .collect();
         let mut certifiers = None;
-        for _ in 0..CERTIFY_ATTEMPTS {
-            let Some(last) = commits.last() else {
-                break;
-            };
+        for i in order {
+            let last = &commits[i];
             let round = last.leader.round;
-            let candidates =
+            let mut candidates =
                 self.blocks_in_rounds(round + 1, round.saturating_add(VOTE_SCAN_ROUNDS));
-            certifiers = certifiers_of(last.reference(), &candidates, self.core.dag().committee());
-            if certifiers.is_some() {
+            // The smallest voting blocks keep the answer small.
+            candidates.sort_by_key(|b| (approximate_size(b), b.reference()));
+            if let Some(found) =
+                certifiers_of(last.reference(), &candidates, self.core.dag().committee())
+            {
+                certifiers = Some(found);
+                commits.truncate(i + 1);
                 break;
             }
-            commits.pop();
         }
         let Some(certifiers) = certifiers else {
             return empty;
@@ -170,7 +191,15 @@ impl ValidatorLogic {
                 .map(|b| b.to_bytes().len() + 4)
                 .sum::<usize>()
             + 32;
-        let budget = limits.max_message_bytes.saturating_sub(fixed);
+        if fixed > limits.max_message_bytes {
+            tracing::warn!(
+                start,
+                bytes = fixed,
+                "the blocks certifying a commit range do not fit in a message"
+            );
+            return empty;
+        }
+        let budget = limits.max_message_bytes - fixed;
         let mut blocks = Vec::new();
         let mut bytes = 0usize;
         'commits: for c in &commits {
@@ -197,16 +226,20 @@ impl ValidatorLogic {
         }
     }
 
-    /// Blocks of rounds `from..=to`: the DAG's (it holds blocks not written yet), then the
-    /// store's.
+    /// Blocks of rounds `from..=to`: above the GC round from the DAG (it holds every accepted
+    /// block there, written or not), below it from the store.
     fn blocks_in_rounds(&self, from: Round, to: Round) -> Vec<VerifiedBlock> {
         let mut found: BTreeMap<_, VerifiedBlock> = BTreeMap::new();
-        for round in from..=to {
+        let gc_round = self.core.dag().gc_round();
+        for round in from.max(gc_round + 1)..=to {
             for b in self.core.dag().get_blocks_at_round(round) {
                 found.insert(b.reference(), b);
             }
         }
-        match self.store.scan_blocks_in_rounds(from, to) {
+        if from > gc_round {
+            return found.into_values().collect();
+        }
+        match self.store.scan_blocks_in_rounds(from, to.min(gc_round)) {
             Ok(stored) => {
                 for b in stored {
                     found.entry(b.reference()).or_insert(b);
@@ -216,4 +249,13 @@ impl ValidatorLogic {
         }
         found.into_values().collect()
     }
+}
+
+/// Encoded size of a block, give or take a few bytes, without encoding it.
+fn approximate_size(b: &VerifiedBlock) -> usize {
+    let block = b.block();
+    block.transactions_bytes()
+        + 4 * block.transactions.len()
+        + 40 * (block.ancestors.len() + block.commit_votes.len())
+        + 100
 }
