@@ -407,19 +407,23 @@ impl CommitSyncer {
         out
     }
 
-    /// When [`poll`](Self::poll) may have something new to send.
+    /// When [`poll`](Self::poll) may have something new to send: a request's timeout, the
+    /// retry time of the lowest queued range when a request slot is free for it (ranges go out
+    /// lowest first), or a block fetch's.
     pub fn next_deadline_ms(&self) -> Option<u64> {
-        let retries = self
+        let slot_free =
+            self.inflight.len() + self.fetched.len() < self.config.parallel_fetches.max(1);
+        let retry = self
             .queued
             .values()
+            .next()
             .map(|(_, not_before)| *not_before)
-            .filter(|t| *t > 0)
-            .min();
+            .filter(|t| slot_free && *t > 0);
         let requests = self
             .inflight
             .values()
             .map(|f| f.deadline_ms)
-            .chain(retries)
+            .chain(retry)
             .min();
         match (requests, self.blocks.next_deadline_ms()) {
             (Some(a), Some(b)) => Some(a.min(b)),

@@ -312,3 +312,19 @@ fn a_late_answer_to_an_earlier_request_is_ignored() {
     .unwrap();
     assert_eq!(s.take_ready(10).len(), 10);
 }
+
+#[test]
+fn a_delayed_retry_wakes_the_node_at_its_time_not_before() {
+    let f = fixture();
+    let mut s = f.syncer(config(10, 1), 10 + 6);
+    assert_eq!(commit_requests(&s.poll(0, 0)), vec![(1, 1, 10)]);
+    assert_eq!(s.next_deadline_ms(), Some(1_000), "the request's timeout");
+    // An empty answer: asked again in 100 ms, and the node is woken then, not at once.
+    assert!(s
+        .on_commits(1, vec![], vec![], vec![], &f.verifier, 0)
+        .is_err());
+    assert_eq!(s.next_deadline_ms(), Some(100));
+    assert!(commit_requests(&s.poll(0, 50)).is_empty());
+    assert_eq!(commit_requests(&s.poll(0, 100)), vec![(2, 1, 10)]);
+    assert_eq!(s.next_deadline_ms(), Some(1_100));
+}

@@ -107,6 +107,9 @@ impl BlockManager {
     /// only waited for it are accepted.
     pub fn on_inserted(&mut self, r: &BlockRef, dag: &mut DagState) -> AcceptOutcome {
         let mut out = AcceptOutcome::default();
+        if !self.suspended.contains_key(r) && !self.waiting_on.contains_key(r) {
+            return out;
+        }
         if let Some(s) = self.suspended.remove(r) {
             for m in s.missing {
                 if let Some(waiting) = self.waiting_on.get_mut(&m) {

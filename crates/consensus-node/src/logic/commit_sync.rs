@@ -46,7 +46,7 @@ impl ValidatorLogic {
         let own = self.core.own_index();
         self.commit_sync
             .observe_own(own, self.core.last_commit_index());
-        self.take_held_blocks();
+        self.take_held_blocks(false);
         self.apply_synced(out)?;
         for (peer, msg) in self.commit_sync.poll(self.core.last_commit_index(), now_ms) {
             out.messages.push((Destination::Peer(peer), msg));
@@ -100,21 +100,28 @@ impl ValidatorLogic {
                 .on_commits(from, commits, blocks, certifiers, &self.verifier, now_ms)
         {
             tracing::debug!(from, %reason, "commit-sync response refused");
+            return;
         }
+        self.take_held_blocks(true);
     }
 
-    /// Gives fetched ranges the blocks they wait for that this validator holds by now (in its
-    /// DAG or store): such a block is not fetched, and one that entered the DAG while its fetch
-    /// was under way (its copy then dropped as a duplicate) does not hold the range up.
-    fn take_held_blocks(&mut self) {
+    /// Gives fetched ranges the blocks they wait for that this validator holds: from its DAG
+    /// and, when a range has just arrived, its store. Such a block is not fetched, and one that
+    /// entered the DAG while its fetch was under way (its copy then dropped as a duplicate) does
+    /// not hold the range up.
+    fn take_held_blocks(&mut self, read_store: bool) {
         let missing = self.commit_sync.missing_blocks();
         if missing.is_empty() {
             return;
         }
+        let dag = self.core.dag();
         let mut held: Vec<VerifiedBlock> = missing
             .iter()
-            .filter_map(|r| self.lookup(r))
-            .map(VerifiedBlock::new_trusted)
+            .filter_map(|r| match dag.get_block(r) {
+                Some(b) => Some(b.clone()),
+                None if read_store => self.lookup(r).map(VerifiedBlock::new_trusted),
+                None => None,
+            })
             .collect();
         self.commit_sync.take_wanted_blocks(&mut held);
     }
@@ -162,7 +169,7 @@ impl ValidatorLogic {
             .take(CERTIFY_ATTEMPTS)
             .chain((asked..commits.len()).take(CERTIFY_ATTEMPTS))
             .collect();
-        let mut certifiers = None;
+        let mut chosen = None;
         for i in order {
             let last = &commits[i];
             let round = last.leader.round;
@@ -170,35 +177,34 @@ impl ValidatorLogic {
                 self.blocks_in_rounds(round + 1, round.saturating_add(VOTE_SCAN_ROUNDS));
             // The smallest voting blocks keep the answer small.
             candidates.sort_by_key(|b| (approximate_size(b), b.reference()));
-            if let Some(found) =
+            let Some(found) =
                 certifiers_of(last.reference(), &candidates, self.core.dag().committee())
-            {
-                certifiers = Some(found);
-                commits.truncate(i + 1);
-                break;
+            else {
+                continue;
+            };
+            let found: Vec<SignedBlock> = found.iter().map(|b| b.signed().clone()).collect();
+            let fixed: usize = commits[..=i]
+                .iter()
+                .map(|c| c.to_bytes().len() + 4)
+                .sum::<usize>()
+                + found.iter().map(|b| b.to_bytes().len() + 4).sum::<usize>()
+                + 32;
+            if fixed > limits.max_message_bytes {
+                // Too big to send: another commit's voting blocks may be smaller.
+                tracing::debug!(
+                    start,
+                    bytes = fixed,
+                    "the blocks certifying a commit range do not fit in a message"
+                );
+                continue;
             }
+            chosen = Some((i, found, fixed));
+            break;
         }
-        let Some(certifiers) = certifiers else {
+        let Some((last, certifiers, fixed)) = chosen else {
             return empty;
         };
-        let certifiers: Vec<SignedBlock> = certifiers.iter().map(|b| b.signed().clone()).collect();
-        let fixed: usize = commits
-            .iter()
-            .map(|c| c.to_bytes().len() + 4)
-            .sum::<usize>()
-            + certifiers
-                .iter()
-                .map(|b| b.to_bytes().len() + 4)
-                .sum::<usize>()
-            + 32;
-        if fixed > limits.max_message_bytes {
-            tracing::warn!(
-                start,
-                bytes = fixed,
-                "the blocks certifying a commit range do not fit in a message"
-            );
-            return empty;
-        }
+        commits.truncate(last + 1);
         let budget = limits.max_message_bytes - fixed;
         let mut blocks = Vec::new();
         let mut bytes = 0usize;
