@@ -342,18 +342,28 @@ impl Core {
                 );
             }
             all.extend(subs);
-            // GC may unblock suspended blocks whose missing ancestors are now garbage.
-            self.dag.evict_below_gc_round();
-            let out = self.block_manager.on_gc(&mut self.dag);
-            sink.rejected.extend(out.rejected);
-            self.on_accepted(out.accepted, &mut sink.accepted)?;
+            self.collect_garbage(sink)?;
         }
         if !all.is_empty() {
-            // The commits (and the blocks they reference) are durable before they leave.
-            self.flush()?;
-            self.prune_if_due()?;
+            self.persist_commits()?;
         }
         Ok(all)
+    }
+
+    /// After the last commit moved: drops DAG blocks below the GC round and accepts suspended
+    /// blocks whose missing ancestors are now garbage.
+    pub(crate) fn collect_garbage(&mut self, sink: &mut AddBlocksOutcome) -> ConsensusResult<()> {
+        self.dag.evict_below_gc_round();
+        let out = self.block_manager.on_gc(&mut self.dag);
+        sink.rejected.extend(out.rejected);
+        self.on_accepted(out.accepted, &mut sink.accepted)
+    }
+
+    /// Makes new commits (and the blocks they reference) durable before they leave the core,
+    /// then prunes history that left the retention window.
+    pub(crate) fn persist_commits(&mut self) -> ConsensusResult<()> {
+        self.flush()?;
+        self.prune_if_due()
     }
 
     /// Queues a vote for `commit` in the next own block (the newest ones when too many wait).
@@ -400,7 +410,7 @@ impl Core {
 
     /// Deletes history below the retention floor (see [`crate::retention`]) when it has moved
     /// far enough since the last time.
-    pub(crate) fn prune_if_due(&mut self) -> ConsensusResult<()> {
+    fn prune_if_due(&mut self) -> ConsensusResult<()> {
         if self.params.retention_rounds == 0 || self.params.gc_depth == 0 {
             return Ok(());
         }

@@ -84,14 +84,10 @@ impl Core {
                 commit_digest: digest,
                 commit,
             });
-            self.dag.evict_below_gc_round();
-            let out = self.block_manager.on_gc(&mut self.dag);
-            result.rejected.extend(out.rejected);
-            self.on_accepted(out.accepted, &mut result.accepted)?;
+            self.collect_garbage(&mut result)?;
         }
         if !commits.is_empty() {
-            self.flush()?;
-            self.prune_if_due()?;
+            self.persist_commits()?;
         }
         commits.extend(self.try_commit_into(&mut result)?);
         result.commits = commits;

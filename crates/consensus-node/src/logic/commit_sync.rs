@@ -146,7 +146,9 @@ impl ValidatorLogic {
         }
         let max_end = start.saturating_add(limits.max_response_commits as u64 - 1);
         let end = end.min(max_end);
-        let mut commits = match self.store.scan_commits_in(start, max_end) {
+        // The asked range and the few commits past it that may be tried for certification.
+        let read_end = end.saturating_add(CERTIFY_ATTEMPTS as u64).min(max_end);
+        let mut commits = match self.store.scan_commits_in(start, read_end) {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "store read failed while serving commits");
