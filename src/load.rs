@@ -32,6 +32,10 @@ pub struct LoadArgs {
     /// Requests each sender keeps in flight (sent in nonce order, answered in any order).
     #[arg(long, default_value_t = 1)]
     pub inflight: usize,
+    /// Send at most this many transactions per second in all (spread evenly over the senders and
+    /// over time); 0 sends as fast as the nodes accept them.
+    #[arg(long, default_value_t = 0)]
+    pub rate: u64,
 }
 
 /// What one load run measured.
@@ -106,6 +110,23 @@ async fn submit(node: &JsonRpc, nonce: u64, raw: Bytes) -> anyhow::Result<(B256,
     }
 }
 
+/// When sender `sender` (of `senders`) sends its `k`-th transaction so that all of them together
+/// send `rate` a second, interleaved; `None` when the rate is unlimited.
+fn paced_send_time(
+    started: Instant,
+    rate: u64,
+    senders: usize,
+    sender: usize,
+    k: usize,
+) -> Option<Instant> {
+    if rate == 0 {
+        return None;
+    }
+    let slot = (k * senders + sender) as u128;
+    let nanos = slot * 1_000_000_000 / u128::from(rate);
+    Some(started + Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX)))
+}
+
 /// Runs the load and waits until every transaction is included (seen on the first node).
 pub async fn run_load(args: &LoadArgs) -> anyhow::Result<LoadReport> {
     if args.rpc.is_empty() || args.senders == 0 || args.senders > 10 {
@@ -158,14 +179,24 @@ pub async fn run_load(args: &LoadArgs) -> anyhow::Result<LoadReport> {
         signing.elapsed().as_secs_f64()
     );
     let started = Instant::now();
+    let senders = batches.len();
     let mut tasks = Vec::new();
     for (s, batch) in batches.into_iter().enumerate() {
         let node = nodes[s % nodes.len()].clone();
         let inflight = args.inflight.max(1);
+        let rate = args.rate;
         tasks.push(tokio::spawn(async move {
             use futures::stream::{self, StreamExt, TryStreamExt};
-            stream::iter(batch)
-                .map(|(nonce, raw)| submit(&node, nonce, raw))
+            stream::iter(batch.into_iter().enumerate())
+                .map(|(k, (nonce, raw))| {
+                    let node = node.clone();
+                    async move {
+                        if let Some(at) = paced_send_time(started, rate, senders, s, k) {
+                            tokio::time::sleep_until(at.into()).await;
+                        }
+                        submit(&node, nonce, raw).await
+                    }
+                })
                 .buffered(inflight)
                 .try_collect::<Vec<_>>()
                 .await
@@ -239,4 +270,27 @@ pub async fn run_load(args: &LoadArgs) -> anyhow::Result<LoadReport> {
         latencies,
         blocks,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paced_sends_interleave_senders_at_the_rate() {
+        let t0 = Instant::now();
+        assert_eq!(paced_send_time(t0, 0, 10, 3, 7), None);
+        // 1,000 a second over 10 senders: sender 3's 8th transaction is slot 73, at 73 ms.
+        let at = paced_send_time(t0, 1_000, 10, 3, 7).unwrap();
+        assert_eq!(at - t0, Duration::from_millis(73));
+        // Every slot of the first second is taken once, in order, by sender then index.
+        let mut times: Vec<Duration> = (0..10)
+            .flat_map(|s| (0..100).map(move |k| (s, k)))
+            .map(|(s, k)| paced_send_time(t0, 1_000, 10, s, k).unwrap() - t0)
+            .collect();
+        times.sort();
+        times.dedup();
+        assert_eq!(times.len(), 1_000);
+        assert_eq!(times.last(), Some(&Duration::from_millis(999)));
+    }
 }
