@@ -1,11 +1,12 @@
-//! Polling filters: creation, changes after a new head, uninstall, expiry on the logical clock.
+//! Polling filters: creation, changes after a new head, uninstall, expiry on the logical clock,
+//! waiting for the canonical follower (and not hanging on a stuck one).
 
 use crate::common::{chain, context, drive_block, emit, server, transaction, EMITTER, TOPIC};
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, B256, U64};
 use alloy_rpc_types_eth::{Filter, FilterChanges, Header, Log};
 use fastevm_engine::Engine;
-use fastevm_rpc::{BlockEvent, CanonicalUpdate, EthApiClient, FILTER_TIMEOUT_SECS};
+use fastevm_rpc::{BlockEvent, CanonicalUpdate, EthApiClient, FILTER_TIMEOUT_SECS, FOLLOWER_WAIT};
 use jsonrpsee::{core::ClientError, http_client::HttpClientBuilder};
 use std::sync::{
     atomic::{AtomicBool, Ordering},
@@ -13,7 +14,7 @@ use std::sync::{
 };
 
 /// Block or transaction hashes of a poll (an empty answer decodes as `Empty`).
-fn hashes(changes: FilterChanges) -> Vec<B256> {
+pub(crate) fn hashes(changes: FilterChanges) -> Vec<B256> {
     match changes {
         FilterChanges::Empty => vec![],
         FilterChanges::Hashes(hashes) => hashes,
@@ -131,19 +132,48 @@ async fn filters_expire_after_five_minutes_without_a_poll() {
     assert_eq!(error_message(unknown).0, -32000);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_poll_waits_until_the_follower_has_handled_earlier_head_moves() {
+/// A server whose pool and events are followed by a follower run by hand: registered with the
+/// hub, handling nothing unless the test does; with a block filter installed.
+struct HandRunFollower {
+    engine: Engine,
+    ctx: fastevm_rpc::RpcContext,
+    changes: fastevm_engine::CanonicalSubscription,
+    client: jsonrpsee::http_client::HttpClient,
+    blocks: U64,
+    _server: fastevm_rpc::RpcServerHandle,
+}
+
+async fn hand_run_follower() -> HandRunFollower {
     let chain = chain(1);
     let ctx = context(&chain);
     let engine = Engine::new(chain);
-    // A follower run by hand: registered with the hub, handling a change only when told.
-    let mut changes = engine.subscribe_canonical_changes();
+    let changes = engine.subscribe_canonical_changes();
     ctx.events.follower_started(changes.published.clone(), 0);
     let server = server(ctx.clone()).await;
     let client = HttpClientBuilder::default()
         .build(format!("http://{}", server.http_addr))
         .unwrap();
     let blocks = client.new_block_filter().await.unwrap();
+    HandRunFollower {
+        engine,
+        ctx,
+        changes,
+        client,
+        blocks,
+        _server: server,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_waits_until_the_follower_has_handled_earlier_head_moves() {
+    let HandRunFollower {
+        engine,
+        ctx,
+        mut changes,
+        client,
+        blocks,
+        _server,
+    } = hand_run_follower().await;
 
     let hash = drive_block(&engine, &[]);
     let change = changes.receiver.recv().await.unwrap();
@@ -181,4 +211,33 @@ async fn a_poll_waits_until_the_follower_has_handled_earlier_head_moves() {
     ctx.events.follower_stopped();
     drive_block(&engine, &[]);
     assert!(hashes(client.filter_changes(blocks).await.unwrap()).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_answers_when_the_follower_is_stuck() {
+    // The hand-run follower never handles anything here.
+    let HandRunFollower {
+        engine,
+        client,
+        blocks,
+        _server,
+        ..
+    } = hand_run_follower().await;
+    drive_block(&engine, &[]);
+
+    // The poll waits for the follower, gives up after FOLLOWER_WAIT and answers with what the
+    // hub has (nothing: the follower published nothing), instead of hanging.
+    let asked = std::time::Instant::now();
+    let polled = tokio::time::timeout(
+        FOLLOWER_WAIT + std::time::Duration::from_secs(10),
+        client.filter_changes(blocks),
+    )
+    .await
+    .expect("the poll answers")
+    .unwrap();
+    assert!(hashes(polled).is_empty());
+    assert!(
+        asked.elapsed() >= FOLLOWER_WAIT,
+        "the poll waited for the follower first"
+    );
 }
