@@ -1,15 +1,20 @@
 //! Throughput and latency of a 4-validator committee: first on the deterministic simulator
-//! (simulated milliseconds), then over loopback TCP with RocksDB stores (wall clock).
+//! (simulated milliseconds), then over loopback TCP with RocksDB stores (wall clock). Each runs
+//! with all four validators up, then with one crashed from the start, with leader reputation off
+//! and on (figures before and after the first reputation window, when the crashed validator is
+//! swapped out of the leader schedule).
 //!
 //! `cargo bench -p fastevm-consensus-node --bench consensus_node`
-//! Environment: `BENCH_SIM_SECS` (default 60 simulated seconds), `BENCH_TCP_SECS` (default 10),
+//! Environment: `BENCH_SIM_SECS` (default 60 simulated seconds; 180 with a crashed validator),
+//! `BENCH_TCP_SECS` (default 10 wall seconds; `BENCH_TCP_CRASHED_SECS`, default 90, with a
+//! crashed validator: the first 300-commit reputation window takes ~45 s of it),
 //! `BENCH_TXS_PER_BLOCK` (default 20), `BENCH_TX_BYTES` (default 256), `BENCH_SYNC_WRITES`
 //! (default 1).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use fastevm_consensus::{CommittedSubDag, Committee, MemStore};
+use fastevm_consensus::{leader_scoring::ReputationParams, CommittedSubDag, Committee, MemStore};
 use fastevm_consensus_node::{
     LogicConfig, SimValidator, SyntheticTransactions, ValidatorConfig, ValidatorLogic,
     ValidatorNode,
@@ -67,6 +72,19 @@ impl Figures {
         f
     }
 
+    /// Figures of `commits` alone (commit output times in ms), rounds counted from their
+    /// leaders, with the share of leader rounds that committed no leader.
+    fn of_part(commits: &[(u64, CommittedSubDag)]) -> Option<(Self, f64)> {
+        let (first, last) = (commits.first()?, commits.last()?);
+        let seconds = (last.0.saturating_sub(first.0)) as f64 / 1000.0;
+        let rounds = last.1.leader.round - first.1.leader.round;
+        if rounds == 0 || seconds == 0.0 {
+            return None;
+        }
+        let skipped = 1.0 - (commits.len() - 1) as f64 / f64::from(rounds);
+        Some((Self::from_commits(seconds, rounds, commits), skipped))
+    }
+
     fn print(&self, unit: &str) {
         let pct = |v: &[u64], p: f64| -> u64 {
             if v.is_empty() {
@@ -109,13 +127,95 @@ impl Figures {
     }
 }
 
-fn simulated(workload: &Workload, secs: u64) {
+/// Who runs in a scenario.
+#[derive(Clone, Copy)]
+struct Scenario {
+    /// Validator 3 never runs.
+    crashed: bool,
+    /// Leader reputation (Sui's production window of 300 commits) or none.
+    reputation: bool,
+}
+
+impl Scenario {
+    const ALL: [Scenario; 3] = [
+        Scenario {
+            crashed: false,
+            reputation: true,
+        },
+        Scenario {
+            crashed: true,
+            reputation: false,
+        },
+        Scenario {
+            crashed: true,
+            reputation: true,
+        },
+    ];
+
+    fn describe(self) -> &'static str {
+        match (self.crashed, self.reputation) {
+            (false, _) => "all 4 validators up",
+            (true, false) => "validator 3 crashed from the start, leader reputation off",
+            (true, true) => {
+                "validator 3 crashed from the start, leader reputation on (300-commit windows)"
+            }
+        }
+    }
+
+    fn logic_config(self, i: u32) -> LogicConfig {
+        let mut config = LogicConfig::new(i);
+        config.core.leader_reputation = self.reputation.then(ReputationParams::default);
+        config
+    }
+
+    fn running(self) -> usize {
+        if self.crashed {
+            3
+        } else {
+            4
+        }
+    }
+}
+
+/// Prints the figures of a run; with a crashed validator, also those before and after the first
+/// reputation window (when reputation is on, the crashed validator leads no round after it).
+fn print_run(
+    scenario: Scenario,
+    seconds: f64,
+    rounds: u32,
+    commits: &[(u64, CommittedSubDag)],
+    unit: &str,
+) {
+    Figures::from_commits(seconds, rounds, commits).print(unit);
+    if !scenario.crashed {
+        return;
+    }
+    let window = ReputationParams::default().commits_per_update as usize;
+    if commits.len() <= window + 1 {
+        println!("  (run too short to reach the end of the first {window}-commit window)");
+        return;
+    }
+    for (label, part) in [
+        ("commits 1-300 (first window)", &commits[..window]),
+        ("commits after 300", &commits[window..]),
+    ] {
+        if let Some((f, skipped)) = Figures::of_part(part) {
+            println!(
+                "  -- {label}: {:.1}% of leader rounds committed no leader",
+                skipped * 100.0
+            );
+            f.print(unit);
+        }
+    }
+}
+
+fn simulated(workload: &Workload, scenario: Scenario, secs: u64) {
     let n = 4;
     let (committee, keys) = Committee::new_for_test(n, 1);
     let nodes = (0..n)
         .map(|i| {
             let logic = ValidatorLogic::new(
-                LogicConfig::new(i as u32),
+                scenario.logic_config(i as u32),
                 committee.clone(),
                 keys[i].clone(),
                 Arc::new(MemStore::new()),
@@ -141,6 +241,9 @@ fn simulated(workload: &Workload, secs: u64) {
         fifo_links: true,
     };
     let mut sim = Simulator::new(config, nodes).expect("simulator");
+    if scenario.crashed {
+        sim.crash(3).expect("crash");
+    }
     let wall = Instant::now();
     sim.run_until_time(secs * 1000);
     let wall = wall.elapsed();
@@ -153,13 +256,16 @@ fn simulated(workload: &Workload, secs: u64) {
         .collect();
     let rounds = node.logic().expect("running").core().last_proposed_round();
     println!(
-        "simulated: 4 validators, one-way latency 50 ms + uniform 0..20 ms jitter, FIFO links, no loss, \
+        "simulated, {}: one-way latency 50 ms + uniform 0..20 ms jitter, FIFO links, no loss, \
          seed 1, {secs} simulated s (took {:.1} s wall); leader timeout 200 ms, min round delay 50 ms; \
          MemStore; figures at validator 0",
+        scenario.describe(),
         wall.as_secs_f64()
     );
-    Figures::from_commits(secs as f64, rounds, &commits).print("ms (simulated)");
-    let sent: u64 = (0..n).map(|i| sim.counters(i).bytes_sent).sum();
+    print_run(scenario, secs as f64, rounds, &commits, "ms (simulated)");
+    let sent: u64 = (0..scenario.running())
+        .map(|i| sim.counters(i).bytes_sent)
+        .sum();
     println!(
         "  network bytes/s (all)  {:>10.0} ({} messages dropped)",
         sent as f64 / secs as f64,
@@ -173,7 +279,7 @@ fn wall_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-async fn tcp(workload: &Workload, secs: u64, sync_writes: bool) {
+async fn tcp(workload: &Workload, scenario: Scenario, secs: u64, sync_writes: bool) {
     let n = 4;
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut committee, keys) = Committee::new_for_test(n, 2);
@@ -185,9 +291,12 @@ async fn tcp(workload: &Workload, secs: u64, sync_writes: bool) {
     }
     let mut handles = Vec::new();
     let mut collectors = Vec::new();
+    // A crashed validator's port is closed: its peers' dials are refused and retried.
+    listeners.truncate(scenario.running());
     for (i, listener) in listeners.into_iter().enumerate() {
         let mut config = ValidatorConfig::new(i as u32, listener.local_addr().expect("addr"));
         config.sync_writes = sync_writes;
+        config.logic = scenario.logic_config(i as u32);
         let (handle, mut rx) = ValidatorNode::start_with_listener(
             config,
             committee.clone(),
@@ -235,11 +344,16 @@ async fn tcp(workload: &Workload, secs: u64, sync_writes: bool) {
             .eq(outputs[0][..k].iter().map(|x| x.1.commit_digest))
     });
     println!(
-        "loopback TCP: 4 ValidatorNodes on 127.0.0.1 in one process, RocksDB stores (sync_writes={sync_writes}), \
-         {secs} s wall; leader timeout 200 ms, min round delay 50 ms; figures at validator 0; \
-         all 4 agree on the first {k} commits: {agree}"
+        "loopback TCP, {}: {} ValidatorNodes on 127.0.0.1 in one process, RocksDB stores \
+         (sync_writes={sync_writes}), {secs} s wall; leader timeout 200 ms, min round delay 50 ms; \
+         figures at validator 0; all {} agree on the first {k} commits: {agree}; leaders swapped \
+         out at the end: {}",
+        scenario.describe(),
+        scenario.running(),
+        scenario.running(),
+        status.leaders_swapped_out
     );
-    Figures::from_commits(elapsed, rounds, &outputs[0]).print("ms");
+    print_run(scenario, elapsed, rounds, &outputs[0], "ms");
     println!(
         "  consensus store writes at validator 0: {} in {rounds} rounds ({:.2} per round)",
         status.stats.store_writes,
@@ -278,11 +392,25 @@ fn main() {
         "machine: {} logical CPUs",
         std::thread::available_parallelism().map_or(0, |p| p.get())
     );
-    simulated(&workload, env_u64("BENCH_SIM_SECS", 60));
+    for scenario in Scenario::ALL {
+        let secs = if scenario.crashed {
+            env_u64("BENCH_SIM_SECS", 180)
+        } else {
+            env_u64("BENCH_SIM_SECS", 60)
+        };
+        simulated(&workload, scenario, secs);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
     let sync_writes = env_u64("BENCH_SYNC_WRITES", 1) != 0;
-    runtime.block_on(tcp(&workload, env_u64("BENCH_TCP_SECS", 10), sync_writes));
+    for scenario in Scenario::ALL {
+        let secs = if scenario.crashed {
+            env_u64("BENCH_TCP_CRASHED_SECS", 90)
+        } else {
+            env_u64("BENCH_TCP_SECS", 10)
+        };
+        runtime.block_on(tcp(&workload, scenario, secs, sync_writes));
+    }
 }
