@@ -196,8 +196,11 @@ fn print_run(
         return;
     }
     for (label, part) in [
-        ("commits 1-300 (first window)", &commits[..window]),
-        ("commits after 300", &commits[window..]),
+        (
+            format!("commits 1-{window} (first window)"),
+            &commits[..window],
+        ),
+        (format!("commits after {window}"), &commits[window..]),
     ] {
         if let Some((f, skipped)) = Figures::of_part(part) {
             println!(
