@@ -49,7 +49,7 @@ use alloy_rpc_types_eth::{
 use fastevm_executor::{
     apply_diff, bundle_to_diff,
     header_validation::{expected_base_fee, expected_excess_blob_gas},
-    StateAtBlock,
+    ResidentTries, StateAtBlock,
 };
 use revm::{
     context::{result::ExecutionResult, TxEnv},
@@ -311,8 +311,15 @@ impl Simulator<'_, '_> {
 
         self.db.merge_transitions(BundleRetention::PlainState);
         let mut diff = bundle_to_diff(&self.db.bundle_state, self.base)?;
-        header.state_root =
-            apply_diff(self.ctx.store, self.ctx.header.state_root, &mut diff)?.state_root;
+        // A simulated block's tries are not kept: they would displace the chain's own.
+        let tries = ResidentTries::none();
+        header.state_root = apply_diff(
+            self.ctx.store,
+            &tries,
+            self.ctx.header.state_root,
+            &mut diff,
+        )?
+        .state_root;
         header.gas_used = outcome.gas_used;
         if spec.is_cancun_active_at_timestamp(header.timestamp) {
             header.blob_gas_used = Some(outcome.blob_gas_used);

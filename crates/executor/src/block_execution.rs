@@ -6,7 +6,7 @@ use crate::{
     state_db::StateAtBlock,
     state_root::{apply_diff, bundle_to_diff, StateRootUpdate},
     trie_prefetch::{prefetch_while, Prefetch, PREFETCH_MIN_TXS},
-    ChainSpec, ExecutorError, InvalidBlock,
+    ChainSpec, ExecutorError, InvalidBlock, ResidentTries,
 };
 use alloy_consensus::{
     transaction::Recovered, Eip658Value, Header, ReceiptEnvelope, Transaction as _, TxEnvelope,
@@ -120,7 +120,7 @@ pub fn execution_ctx<'a>(
 /// `header` (number, timestamp, beneficiary, gas limit, base fee, prevRandao, excess blob gas,
 /// parent beacon root are read from it; its result fields are ignored).
 pub(crate) fn execute_transactions(
-    store: &ChainStore,
+    state: ChainState<'_>,
     spec: &ChainSpec,
     parent: &Header,
     header: &Header,
@@ -129,6 +129,7 @@ pub(crate) fn execute_transactions(
     policy: InvalidTxPolicy,
 ) -> Result<ExecutionOutcome, ExecutorError> {
     let started = std::time::Instant::now();
+    let ChainState { store, tries } = state;
     let parent_state = StateAtBlock::new(store, header.parent_hash)?;
     let prefetch = parent_state.is_head() && transactions.len() >= PREFETCH_MIN_TXS;
     let run = Run {
@@ -139,15 +140,30 @@ pub(crate) fn execute_transactions(
         started,
     };
     if !prefetch {
-        return execute_on(store, spec, parent, header, run, &mut Prefetch::disabled());
+        return execute_on(
+            store,
+            tries,
+            spec,
+            parent,
+            header,
+            run,
+            &mut Prefetch::disabled(),
+        );
     }
     prefetch_while(store, parent.state_root, |prefetch| {
         let run = Run {
             parent_state: run.parent_state.reporting_touches(prefetch.sink()),
             ..run
         };
-        execute_on(store, spec, parent, header, run, prefetch)
+        execute_on(store, tries, spec, parent, header, run, prefetch)
     })
+}
+
+/// Where blocks execute: the store, and the state tries kept from the last block.
+#[derive(Clone, Copy)]
+pub(crate) struct ChainState<'a> {
+    pub(crate) store: &'a ChainStore,
+    pub(crate) tries: &'a ResidentTries,
 }
 
 /// One block's inputs to [`execute_on`].
@@ -163,6 +179,7 @@ struct Run<'a, 'b> {
 /// computes the state diff and root.
 fn execute_on(
     store: &ChainStore,
+    tries: &ResidentTries,
     spec: &ChainSpec,
     parent: &Header,
     header: &Header,
@@ -220,7 +237,7 @@ fn execute_on(
                     db.merge_transitions(BundleRetention::PlainState);
                     let mut diff = bundle_to_diff(&db.bundle_state, &parent_state)?;
                     post_state_roots
-                        .push(apply_diff(store, parent.state_root, &mut diff)?.state_root);
+                        .push(apply_diff(store, tries, parent.state_root, &mut diff)?.state_root);
                     None
                 }
                 Ok(_) => None,
@@ -283,7 +300,7 @@ fn execute_on(
     prefetch.stop();
     let executed = std::time::Instant::now();
     let mut diff = bundle_to_diff(&bundle, &parent_state)?;
-    let root = apply_diff(store, parent.state_root, &mut diff)?;
+    let root = apply_diff(store, tries, parent.state_root, &mut diff)?;
     let timings = ExecutionTimings {
         execute: executed - started,
         state_root: executed.elapsed(),

@@ -5,11 +5,11 @@
 
 use crate::{
     block_execution::{
-        execute_transactions, BodyParts, ExecutionOutcome, ExecutionTimings, InvalidTxPolicy,
-        SkippedTx,
+        execute_transactions, BodyParts, ChainState, ExecutionOutcome, ExecutionTimings,
+        InvalidTxPolicy, SkippedTx,
     },
     header_validation::{expected_base_fee, expected_excess_blob_gas, validate_header},
-    ChainSpec, ExecutorError, InvalidBlock, SenderCache,
+    ChainSpec, ExecutorError, InvalidBlock, ResidentTries, SenderCache,
 };
 use alloy_consensus::{
     proofs::{
@@ -73,6 +73,7 @@ pub struct Blockchain {
     store: Arc<ChainStore>,
     spec: Arc<ChainSpec>,
     senders: SenderCache,
+    tries: Arc<ResidentTries>,
 }
 
 impl Blockchain {
@@ -92,6 +93,7 @@ impl Blockchain {
             store,
             spec,
             senders: SenderCache::default(),
+            tries: Arc::new(ResidentTries::default()),
         }
     }
 
@@ -161,7 +163,10 @@ impl Blockchain {
             transactions.push((tx.clone(), sender));
         }
         let outcome = execute_transactions(
-            &self.store,
+            ChainState {
+                store: &self.store,
+                tries: &self.tries,
+            },
             &self.spec,
             &parent,
             header,
@@ -298,7 +303,10 @@ impl Blockchain {
             ..Default::default()
         };
         let outcome = execute_transactions(
-            &self.store,
+            ChainState {
+                store: &self.store,
+                tries: &self.tries,
+            },
             spec,
             &parent,
             &header,

@@ -2,7 +2,7 @@
 
 use crate::{
     state_root::{apply_diff, StateRootUpdate},
-    ChainSpec, ExecutorError,
+    ChainSpec, ExecutorError, ResidentTries,
 };
 use alloy_consensus::{
     constants::EMPTY_WITHDRAWALS, proofs::calculate_transaction_root, BlockBody, Header,
@@ -89,7 +89,12 @@ pub fn alloc_state(
     new_code.sort_unstable_by_key(|(hash, _)| *hash);
     new_code.dedup_by_key(|(hash, _)| *hash);
     let mut diff = StateDiff { accounts, new_code };
-    let update = apply_diff(&MemoryNodeStore::default(), EMPTY_ROOT_HASH, &mut diff)?;
+    let update = apply_diff(
+        &MemoryNodeStore::default(),
+        &ResidentTries::none(),
+        EMPTY_ROOT_HASH,
+        &mut diff,
+    )?;
     Ok((diff, update))
 }
 

@@ -19,6 +19,7 @@ mod chain_spec;
 mod error;
 mod genesis;
 pub mod header_validation;
+mod resident_tries;
 mod sender_recovery;
 mod state_db;
 mod state_root;
@@ -37,6 +38,7 @@ pub use blockchain::{
 pub use chain_spec::{ChainSpec, FastEvmRules, FASTEVM_RULES_KEY};
 pub use error::{ExecutorError, InvalidBlock};
 pub use genesis::{alloc_state, genesis_block, init_genesis, merged_at_genesis, parse_genesis};
+pub use resident_tries::{ResidentTries, DEFAULT_RESIDENT_TRIE_NODES, PRUNE_LEVELS};
 pub use sender_recovery::{
     recover_senders, SenderCache, SenderPrefetcher, DEFAULT_SENDER_CACHE_ENTRIES,
 };

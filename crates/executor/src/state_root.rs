@@ -1,11 +1,13 @@
 //! From revm's per-block `BundleState` to a deterministic [`StateDiff`] and the new state root.
 //!
 //! The root is computed incrementally: only the storage tries of accounts whose storage changed
-//! and the account-trie paths of changed accounts are rewritten (`fastevm_trie::apply_changes`),
+//! and the account-trie paths of changed accounts are rewritten (`fastevm_trie::SparseTrie::update`),
 //! so the work is proportional to the keys the block touched, never to the size of the state.
-//! Large updates of one trie run on two threads (`fastevm_trie::apply_changes_parallel`).
+//! Large updates of one trie run on two threads. The tries are `fastevm_trie::SparseTrie`s kept
+//! from block to block by [`ResidentTries`], so the nodes the previous block loaded or wrote are
+//! not read and decoded again.
 
-use crate::{state_db::StateAtBlock, ExecutorError};
+use crate::{state_db::StateAtBlock, ExecutorError, ResidentTries};
 use alloy_primitives::{keccak256, Bytes, B256, U256};
 use alloy_trie::{TrieAccount, EMPTY_ROOT_HASH, KECCAK_EMPTY};
 use fastevm_storage::{AccountDiff, SlotDiff, StateDiff};
@@ -100,14 +102,17 @@ pub fn bundle_to_diff(
 }
 
 /// Applies `diff` to the state trie rooted at `parent_root`: rewrites the storage tries of the
-/// changed accounts (setting their `after.storage_root`), then the account trie.
+/// changed accounts (setting their `after.storage_root`), then the account trie. The tries are
+/// taken from `tries` when it keeps them at the right roots and handed back to it updated.
 pub fn apply_diff(
     store: &(impl NodeStore + Sync),
+    tries: &ResidentTries,
     parent_root: B256,
     diff: &mut StateDiff,
 ) -> Result<StateRootUpdate, ExecutorError> {
     let mut nodes = Vec::new();
     let mut account_changes = Vec::with_capacity(diff.accounts.len());
+    let mut storage_tries = Vec::new();
     for account in &mut diff.accounts {
         if let Some(after) = account.after.as_mut() {
             let base = if account.storage_wiped {
@@ -131,7 +136,9 @@ pub fn apply_diff(
             after.storage_root = if changes.is_empty() {
                 base
             } else {
-                let update = fastevm_trie::apply_changes_parallel(store, base, changes)?;
+                let trie = tries.take_storage(account.address, base);
+                let (trie, update) = trie.update(store, changes)?;
+                storage_tries.push((account.address, trie));
                 nodes.extend(update.new_nodes);
                 update.root
             };
@@ -144,14 +151,14 @@ pub fn apply_diff(
             account_changes.push((keccak256(account.address), value));
         }
     }
-    let state_root = if account_changes.is_empty() {
-        parent_root
-    } else {
-        let update = fastevm_trie::apply_changes_parallel(store, parent_root, account_changes)?;
-        nodes.extend(update.new_nodes);
-        update.root
-    };
-    Ok(StateRootUpdate { state_root, nodes })
+    let accounts = tries.take_accounts(parent_root);
+    let (accounts, update) = accounts.update(store, account_changes)?;
+    nodes.extend(update.new_nodes);
+    tries.keep(accounts, storage_tries);
+    Ok(StateRootUpdate {
+        state_root: update.root,
+        nodes,
+    })
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Property test of the incremental state root: random sequences of block diffs — new accounts,
 //! balance and nonce changes, storage writes and clears, deletions, and storage wipes with
 //! re-creation — applied with [`apply_diff`] block after block must give, after every block,
-//! the root alloy's `HashBuilder` computes from scratch over the whole state (no code of ours in
+//! with the tries kept between blocks or not, the root alloy's `HashBuilder` computes from scratch over the whole state (no code of ours in
 //! the oracle), and every changed account the storage root of its whole storage.
 
 use super::*;
@@ -149,7 +149,7 @@ fn from_scratch(state: &BTreeMap<Address, Account>) -> B256 {
     }))
 }
 
-fn run(seed: u64, blocks: usize) {
+fn run(seed: u64, blocks: usize, tries: &ResidentTries) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let addresses: Vec<Address> = (0..40u8).map(Address::with_last_byte).collect();
     let mut store = MemoryNodeStore::new();
@@ -157,7 +157,7 @@ fn run(seed: u64, blocks: usize) {
     let mut state: BTreeMap<Address, Account> = BTreeMap::new();
     for block in 0..blocks {
         let (mut diff, mut next) = random_diff(&mut rng, &state, &addresses);
-        let update = apply_diff(&store, root, &mut diff).unwrap();
+        let update = apply_diff(&store, tries, root, &mut diff).unwrap();
         store.insert_nodes(update.nodes);
         root = update.state_root;
         // Each changed account's storage root is that of its whole storage.
@@ -182,6 +182,21 @@ fn run(seed: u64, blocks: usize) {
 #[test]
 fn incremental_roots_equal_from_scratch_roots_over_random_blocks() {
     for seed in 0..12 {
-        run(seed, 60);
+        run(seed, 60, &ResidentTries::none());
+    }
+}
+
+/// The same with the tries kept from block to block: unbounded, and bounded so tightly that
+/// they are pruned (and storage tries dropped) after almost every block.
+#[test]
+fn kept_tries_give_the_from_scratch_roots_too() {
+    for seed in 100..106 {
+        let kept = ResidentTries::default();
+        run(seed, 60, &kept);
+        assert!(
+            kept.resident_nodes() > 0,
+            "seed {seed}: the tries were kept"
+        );
+        run(seed + 50, 60, &ResidentTries::new(20));
     }
 }

@@ -3,7 +3,7 @@
 use alloy_primitives::{Bytes, B256};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use fastevm_trie::{
-    apply_changes, build_from_leaves, get, proof, MemoryNodeStore, EMPTY_ROOT_HASH,
+    apply_changes, build_from_leaves, get, proof, MemoryNodeStore, SparseTrie, EMPTY_ROOT_HASH,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -46,6 +46,42 @@ fn benches(c: &mut Criterion) {
                         .collect::<Vec<_>>()
                 },
                 |changes| black_box(apply_changes(&store, root, changes).unwrap()),
+                BatchSize::SmallInput,
+            )
+        },
+    );
+    // The same kind of batch on a trie kept in memory from one batch to the next (the state
+    // root's case from block to block): warmed by one batch of updates first.
+    let changes = |rng: &mut ChaCha8Rng| -> Vec<(B256, Option<Bytes>)> {
+        (0..BATCH)
+            .map(|i| match i % 3 {
+                0 => (leaves[rng.gen_range(0..TRIE_LEAVES)].0, Some(leaf(rng).1)),
+                1 => {
+                    let (key, value) = leaf(rng);
+                    (key, Some(value))
+                }
+                _ => (leaves[rng.gen_range(0..TRIE_LEAVES)].0, None),
+            })
+            .collect()
+    };
+    let warm_changes = changes(&mut rng);
+    let mut kept = Some(
+        SparseTrie::new(root)
+            .update(&store, warm_changes)
+            .unwrap()
+            .0,
+    );
+    c.bench_function(
+        "apply 1000 changes (1/3 update, 1/3 insert, 1/3 delete) to a kept SparseTrie of 100k leaves",
+        |b| {
+            b.iter_batched(
+                || changes(&mut rng),
+                |changes| {
+                    let trie = kept.take().expect("kept between iterations");
+                    let (trie, update) = trie.update(&store, changes).unwrap();
+                    kept = Some(trie);
+                    black_box(update.root)
+                },
                 BatchSize::SmallInput,
             )
         },

@@ -6,6 +6,8 @@
 //! deleted). [`apply_changes`] updates a trie in one pass over the sorted changed keys and reads
 //! only the nodes on their paths; it returns the new root and the new nodes, which the caller
 //! persists. [`apply_changes_parallel`] does the same on two threads for large batches.
+//! [`SparseTrie`] gives the same results while keeping the nodes it loaded decoded in memory
+//! between updates (the state root's tries, kept from block to block).
 //!
 //! What this crate is not: it does not hash keys (callers pass `keccak(address)` /
 //! `keccak(slot)`), does not encode accounts, and does no I/O of its own — storage sits behind
@@ -18,6 +20,7 @@ mod error;
 mod node;
 mod parallel;
 mod read;
+mod sparse;
 mod store;
 mod update;
 
@@ -29,5 +32,6 @@ pub use build::build_from_leaves;
 pub use error::TrieError;
 pub use parallel::{apply_changes_parallel, PARALLEL_MIN_CHANGES};
 pub use read::{get, proof};
+pub use sparse::SparseTrie;
 pub use store::{MemoryNodeStore, NodeStore, OverlayNodeStore};
 pub use update::{apply_changes, TrieUpdate};

@@ -5,7 +5,7 @@
 
 use crate::{
     node::{commit_root, Child, Node},
-    update::{sorted_changes, Change, Updater},
+    update::{nibble_groups, sorted_changes, Change, Updater},
     NodeStore, TrieError, TrieUpdate,
 };
 use alloy_primitives::{Bytes, B256};
@@ -33,8 +33,38 @@ pub fn apply_changes_parallel<S: NodeStore + Sync + ?Sized>(
 }
 
 /// Cores this process may use, read once.
-static CORES: std::sync::LazyLock<usize> =
+pub(crate) static CORES: std::sync::LazyLock<usize> =
     std::sync::LazyLock::new(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+
+/// Splits `jobs` where about half of the total `weight` is on each side; returns the second
+/// half (at least the first job stays).
+pub(crate) fn split_in_halves<T>(jobs: &mut Vec<T>, weight: impl Fn(&T) -> usize) -> Vec<T> {
+    let total: usize = jobs.iter().map(&weight).sum();
+    let mut seen = 0;
+    let split = jobs
+        .iter()
+        .position(|job| {
+            seen += weight(job);
+            seen * 2 >= total
+        })
+        .map_or(jobs.len(), |i| i + 1);
+    jobs.split_off(split)
+}
+
+/// Runs `first` here and `second` on a scoped thread; a panic on that thread is resumed here.
+pub(crate) fn on_two_threads<A: Send, B: Send>(
+    first: impl FnOnce() -> A,
+    second: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    let (first, second) = std::thread::scope(|scope| {
+        let other = scope.spawn(second);
+        (first(), other.join())
+    });
+    match second {
+        Ok(second) => (first, second),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
 
 /// Children of the root branch an update touches: (nibble, old child, changes below it).
 type Jobs<'c> = Vec<(usize, Option<Child>, &'c [Change])>;
@@ -60,24 +90,10 @@ pub(crate) fn apply_split<S: NodeStore + Sync + ?Sized>(
     };
 
     // The changes under each child of the root, split where half of them are on each side.
-    let mut jobs: Jobs<'_> = Vec::new();
-    let mut rest = &changes[..];
-    while let Some(first) = rest.first() {
-        let nibble = first.key.get_unchecked(0);
-        let len = rest.partition_point(|change| change.key.get_unchecked(0) == nibble);
-        let (group, tail) = rest.split_at(len);
-        jobs.push((nibble as usize, children[nibble as usize].take(), group));
-        rest = tail;
-    }
-    let mut seen = 0;
-    let split = jobs
-        .iter()
-        .position(|(_, _, group)| {
-            seen += group.len();
-            seen * 2 >= changes.len()
-        })
-        .map_or(jobs.len(), |i| i + 1);
-    let second = jobs.split_off(split);
+    let mut jobs: Jobs<'_> = nibble_groups(&changes, 0)
+        .map(|(nibble, group)| (nibble as usize, children[nibble as usize].take(), group))
+        .collect();
+    let second = split_in_halves(&mut jobs, |(_, _, group)| group.len());
 
     let run = |jobs: Jobs<'_>| -> Result<Done, TrieError> {
         let updater = Updater::new(store);
@@ -91,15 +107,7 @@ pub(crate) fn apply_split<S: NodeStore + Sync + ?Sized>(
         }
         Ok((done, new_nodes))
     };
-    let (first, second) = std::thread::scope(|scope| {
-        let other = scope.spawn(|| run(second));
-        let first = run(jobs);
-        (first, other.join())
-    });
-    let second = match second {
-        Ok(result) => result,
-        Err(panic) => std::panic::resume_unwind(panic),
-    };
+    let (first, second) = on_two_threads(|| run(jobs), || run(second));
     let (first, second) = (first?, second?);
 
     let mut changed = false;

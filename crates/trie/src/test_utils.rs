@@ -5,31 +5,34 @@ use crate::{apply_changes, get, MemoryNodeStore, NodeStore, TrieError};
 use alloy_primitives::{Bytes, B256};
 use alloy_trie::{HashBuilder, Nibbles, EMPTY_ROOT_HASH};
 use rand::Rng;
-use std::{cell::Cell, collections::BTreeMap};
+use std::{
+    collections::BTreeMap,
+    sync::atomic::{AtomicUsize, Ordering},
+};
 
 /// Wraps a store and counts node reads.
 pub(crate) struct CountingNodeStore<S> {
     pub(crate) inner: S,
-    reads: Cell<usize>,
+    reads: AtomicUsize,
 }
 
 impl<S> CountingNodeStore<S> {
     pub(crate) fn new(inner: S) -> Self {
         Self {
             inner,
-            reads: Cell::new(0),
+            reads: AtomicUsize::new(0),
         }
     }
 
     /// Reads so far; resets the counter.
     pub(crate) fn take_reads(&self) -> usize {
-        self.reads.replace(0)
+        self.reads.swap(0, Ordering::Relaxed)
     }
 }
 
 impl<S: NodeStore> NodeStore for CountingNodeStore<S> {
     fn node(&self, hash: &B256) -> Result<Option<Bytes>, TrieError> {
-        self.reads.set(self.reads.get() + 1);
+        self.reads.fetch_add(1, Ordering::Relaxed);
         self.inner.node(hash)
     }
 }

@@ -88,15 +88,31 @@ pub(crate) fn sorted_changes(
         .collect()
 }
 
+/// `changes` (sorted, all sharing their first `depth` nibbles) in runs of equal nibble at
+/// `depth`: the changes below each child of a branch there.
+pub(crate) fn nibble_groups(
+    changes: &[Change],
+    depth: usize,
+) -> impl Iterator<Item = (u8, &[Change])> {
+    let mut rest = changes;
+    std::iter::from_fn(move || {
+        let nibble = rest.first()?.key.get_unchecked(depth);
+        let len = rest.partition_point(|change| change.key.get_unchecked(depth) == nibble);
+        let (group, tail) = rest.split_at(len);
+        rest = tail;
+        Some((nibble, group))
+    })
+}
+
 /// One change at a full 64-nibble key; `None` deletes.
 #[derive(Debug)]
 pub(crate) struct Change {
     pub(crate) key: Nibbles,
-    value: Option<Bytes>,
+    pub(crate) value: Option<Bytes>,
 }
 
 /// What an update did to a subtree.
-enum Outcome {
+pub(crate) enum Outcome {
     /// The subtree holds the same keys and values as before; keep its old reference.
     Unchanged,
     /// The subtree's new canonical root node (`None`: the subtree is now empty).
@@ -200,17 +216,11 @@ impl<'a, S: NodeStore + ?Sized> Updater<'a, S> {
             return Err(TrieError::InvalidPath { depth });
         }
         let mut changed = false;
-        let mut rest = changes;
-        while let Some(first) = rest.first() {
-            let nibble = first.key.get_unchecked(depth);
-            let group_len =
-                rest.partition_point(|change| change.key.get_unchecked(depth) == nibble);
-            let (group, tail) = rest.split_at(group_len);
+        for (nibble, group) in nibble_groups(changes, depth) {
             let slot = &mut children[nibble as usize];
             let (child, child_changed) = self.update_child(slot.take(), depth + 1, group)?;
             *slot = child;
             changed |= child_changed;
-            rest = tail;
         }
         if !changed {
             return Ok(Outcome::Unchanged);
@@ -275,7 +285,7 @@ impl<'a, S: NodeStore + ?Sized> Updater<'a, S> {
 }
 
 /// Updates a leaf by rebuilding its subtree from the union of the leaf and the changes.
-fn update_leaf(
+pub(crate) fn update_leaf(
     depth: usize,
     key: Nibbles,
     value: Bytes,
@@ -315,7 +325,7 @@ fn update_leaf(
 
 /// Builds the canonical subtree at `depth` holding `entries` (sorted, distinct, non-empty, all
 /// sharing their first `depth` nibbles).
-fn build_subtree(depth: usize, entries: &[(Nibbles, Bytes)]) -> Node {
+pub(crate) fn build_subtree(depth: usize, entries: &[(Nibbles, Bytes)]) -> Node {
     let (first, last) = (&entries[0], &entries[entries.len() - 1]);
     if entries.len() == 1 {
         return Node::Leaf {
