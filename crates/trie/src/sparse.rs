@@ -148,7 +148,8 @@ impl SparseTrie {
     }
 
     /// Forgets every node below the first `levels` levels (the root is level 0), keeping their
-    /// references: they are loaded again if an update needs them. Returns the nodes still held.
+    /// references: they are loaded again if an update needs them. Returns the nodes still held,
+    /// counted exactly (`usize::MAX` levels only counts them).
     pub fn prune(&mut self, levels: usize) -> usize {
         self.nodes = match &mut self.root {
             Some(link) => prune_link(link, 0, levels),
