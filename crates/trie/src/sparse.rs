@@ -239,13 +239,24 @@ impl<S: NodeStore + Sync + ?Sized> ResidentUpdater<'_, S> {
         };
         let node = self.reveal(link)?;
         match &mut node.kind {
-            Kind::Leaf { key, value } => match update_leaf(depth, *key, value.clone(), changes)? {
-                Outcome::Unchanged => Ok(false),
-                Outcome::Changed(node) => {
-                    *slot = node.map(|node| self.built(node));
-                    Ok(true)
+            Kind::Leaf { key, value } => {
+                // The common case, a new value for this very leaf: set it in place.
+                if let [Change {
+                    key: changed,
+                    value: Some(new_value),
+                }] = changes
+                {
+                    if depth + key.len() == KEY_NIBBLES && changed.slice(depth..) == *key {
+                        if new_value == value {
+                            return Ok(false);
+                        }
+                        *value = new_value.clone();
+                        node.reference = None;
+                        return Ok(true);
+                    }
                 }
-            },
+                self.update_other_leaf(slot, depth, changes)
+            }
             Kind::Extension { key, child } => {
                 let key = *key;
                 let end = depth + key.len();
@@ -318,6 +329,29 @@ impl<S: NodeStore + Sync + ?Sized> ResidentUpdater<'_, S> {
                     self.settle_branch(slot)?;
                 }
                 Ok(changed)
+            }
+        }
+    }
+
+    /// [`Self::update`] of the leaf in `slot` by rebuilding its subtree from the leaf and the
+    /// changes.
+    fn update_other_leaf(
+        &self,
+        slot: &mut Option<Link>,
+        depth: usize,
+        changes: &[Change],
+    ) -> Result<bool, TrieError> {
+        let Some(Link::Node(node)) = slot.as_ref() else {
+            return Ok(false);
+        };
+        let Kind::Leaf { key, value } = &node.kind else {
+            return Ok(false);
+        };
+        match update_leaf(depth, *key, value.clone(), changes)? {
+            Outcome::Unchanged => Ok(false),
+            Outcome::Changed(node) => {
+                *slot = node.map(|node| self.built(node));
+                Ok(true)
             }
         }
     }
@@ -501,31 +535,39 @@ fn link_reference(link: &mut Link, new_nodes: &mut Vec<(B256, Bytes)>) -> RlpNod
     if let Some(reference) = &node.reference {
         return reference.clone();
     }
-    let mut out = Vec::new();
-    match &mut node.kind {
-        Kind::Leaf { key, value } => LeafNodeRef::new(key, value).encode(&mut out),
+    let out = match &mut node.kind {
+        Kind::Leaf { key, value } => encoded(&LeafNodeRef::new(key, value)),
         Kind::Extension { key, child } => {
             let child = link_reference(child, new_nodes);
-            ExtensionNodeRef::new(key, &child).encode(&mut out);
+            encoded(&ExtensionNodeRef::new(key, &child))
         }
         Kind::Branch { children } => {
-            let mut stack = Vec::with_capacity(16);
+            let mut stack: [RlpNode; 16] = Default::default();
+            let mut len = 0;
             let mut mask = TrieMask::default();
             for (nibble, child) in children.iter_mut().enumerate() {
                 if let Some(child) = child {
-                    stack.push(link_reference(child, new_nodes));
+                    stack[len] = link_reference(child, new_nodes);
+                    len += 1;
                     mask.set_bit(nibble as u8);
                 }
             }
-            BranchNodeRef::new(&stack, mask).encode(&mut out);
+            encoded(&BranchNodeRef::new(&stack[..len], mask))
         }
-    }
+    };
     let reference = RlpNode::from_rlp(&out);
     if let Some(hash) = reference.as_hash() {
         new_nodes.push((hash, out.into()));
     }
     node.reference = Some(reference.clone());
     reference
+}
+
+/// The RLP of `node`, in a buffer of exactly its length.
+fn encoded(node: &impl Encodable) -> Vec<u8> {
+    let mut out = Vec::with_capacity(node.length());
+    node.encode(&mut out);
+    out
 }
 
 #[cfg(test)]
