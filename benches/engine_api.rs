@@ -7,6 +7,10 @@
 //! `cargo bench --bench engine_api`. `FASTEVM_BENCH_EMPTY` (default 500) and
 //! `FASTEVM_BENCH_FULL` (default 10) set the number of blocks.
 
+/// The `fastevm` binary's allocator, so that figures match the node.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 mod common;
 
 use alloy_eips::{eip2718::Encodable2718, eip7685::RequestsOrHash};

@@ -11,6 +11,10 @@
 //! `cargo bench --bench engine_import`. `FASTEVM_BENCH_BLOCKS` (default 10) sets the number of
 //! payloads, `FASTEVM_BENCH_ACCOUNTS` (default 10,000) the number of funded accounts.
 
+/// The `fastevm` binary's allocator, so that figures match the node.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 mod common;
 
 use alloy_consensus::TxEnvelope;

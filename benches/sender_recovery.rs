@@ -5,6 +5,10 @@
 //! `cargo bench --bench sender_recovery`. `FASTEVM_BENCH_TXS` (default 2,000) sets the number of
 //! signed transfers.
 
+/// The `fastevm` binary's allocator, so that figures match the node.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use alloy_consensus::{transaction::SignerRecoverable, TxEnvelope};
 use alloy_primitives::{Address, Bytes, U256};
 use fastevm::test_utils::{indexed_signer, sign_eip1559, TxFees};

@@ -1,6 +1,10 @@
 use clap::Parser;
 use fastevm::cli::{run, Cli};
 
+/// jemalloc: block import allocates and frees many small buffers on several threads.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() {
     let cli = Cli::parse();
     cli.init_logging();
