@@ -211,4 +211,31 @@ fn tampered_block_names_the_field() {
             .contains("gasUsed mismatch: expected 0, got 1"),
         "{err}"
     );
+
+    // The body roots are computed beside the state root, and checked as strictly.
+    type Tamper = fn(&mut alloy_consensus::Header);
+    let tampered: [(&str, Tamper); 3] = [
+        ("transactionsRoot", |h| {
+            h.transactions_root = B256::repeat_byte(0xcd)
+        }),
+        ("receiptsRoot", |h| {
+            h.receipts_root = B256::repeat_byte(0xcd)
+        }),
+        ("logsBloom", |h| {
+            h.logs_bloom = alloy_primitives::Bloom::repeat_byte(0xcd)
+        }),
+    ];
+    for (field, tamper) in tampered {
+        let mut header = built.block.header.clone();
+        tamper(&mut header);
+        let err = b
+            .insert_block(&alloy_consensus::Block {
+                header,
+                body: built.block.body.clone(),
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&format!("{field} mismatch")), "{field}: {err}");
+        assert_eq!(b.store().head_hash().unwrap(), genesis);
+    }
 }

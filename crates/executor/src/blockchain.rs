@@ -12,10 +12,7 @@ use crate::{
     ChainSpec, ExecutorError, InvalidBlock, ResidentTries, SenderCache,
 };
 use alloy_consensus::{
-    proofs::{
-        calculate_ommers_root, calculate_receipt_root, calculate_transaction_root,
-        calculate_withdrawals_root,
-    },
+    proofs::{calculate_ommers_root, calculate_withdrawals_root},
     Block, BlockBody, Header, TxEnvelope, TxReceipt, EMPTY_OMMER_ROOT_HASH,
 };
 use alloy_eips::{eip4895::Withdrawal, eip7685::Requests};
@@ -323,9 +320,9 @@ impl Blockchain {
             .map(|(tx, _)| tx.clone())
             .collect();
         header.state_root = outcome.root.state_root;
-        header.transactions_root = calculate_transaction_root(&transactions);
-        header.receipts_root = calculate_receipt_root(&outcome.receipts);
-        header.logs_bloom = logs_bloom(&outcome.receipts);
+        header.transactions_root = outcome.body_roots.transactions_root;
+        header.receipts_root = outcome.body_roots.receipts_root;
+        header.logs_bloom = outcome.body_roots.logs_bloom;
         header.gas_used = outcome.gas_used;
         header.withdrawals_root = attributes
             .withdrawals
@@ -372,14 +369,6 @@ impl Blockchain {
                 "must be empty after the merge",
             ));
         }
-        let tx_root = calculate_transaction_root(&body.transactions);
-        if tx_root != header.transactions_root {
-            return Err(InvalidBlock::mismatch(
-                "transactionsRoot",
-                tx_root,
-                header.transactions_root,
-            ));
-        }
         match (&body.withdrawals, header.withdrawals_root) {
             (Some(w), Some(root)) => {
                 let computed = calculate_withdrawals_root(w);
@@ -418,6 +407,16 @@ impl Blockchain {
         header: &Header,
         outcome: &ExecutionOutcome,
     ) -> Result<(), InvalidBlock> {
+        // Computed beside the state root; every transaction of an imported block was executed,
+        // so this is the root of its body's transactions.
+        let roots = &outcome.body_roots;
+        if roots.transactions_root != header.transactions_root {
+            return Err(InvalidBlock::mismatch(
+                "transactionsRoot",
+                roots.transactions_root,
+                header.transactions_root,
+            ));
+        }
         if outcome.gas_used != header.gas_used {
             return Err(InvalidBlock::mismatch(
                 "gasUsed",
@@ -434,19 +433,17 @@ impl Blockchain {
                 ));
             }
         }
-        let receipts_root = calculate_receipt_root(&outcome.receipts);
-        if receipts_root != header.receipts_root {
+        if roots.receipts_root != header.receipts_root {
             return Err(InvalidBlock::mismatch(
                 "receiptsRoot",
-                receipts_root,
+                roots.receipts_root,
                 header.receipts_root,
             ));
         }
-        let bloom = logs_bloom(&outcome.receipts);
-        if bloom != header.logs_bloom {
+        if roots.logs_bloom != header.logs_bloom {
             return Err(InvalidBlock::mismatch(
                 "logsBloom",
-                bloom,
+                roots.logs_bloom,
                 header.logs_bloom,
             ));
         }

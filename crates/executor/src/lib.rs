@@ -15,6 +15,7 @@
 
 mod block_execution;
 mod blockchain;
+mod body_roots;
 mod chain_spec;
 mod error;
 mod genesis;
@@ -35,6 +36,7 @@ pub use block_execution::{
 pub use blockchain::{
     logs_bloom, BlockAttributes, Blockchain, BuiltBlock, InsertOutcome, MAX_RLP_BLOCK_SIZE,
 };
+pub use body_roots::BodyRoots;
 pub use chain_spec::{ChainSpec, FastEvmRules, FASTEVM_RULES_KEY};
 pub use error::{ExecutorError, InvalidBlock};
 pub use genesis::{alloc_state, genesis_block, init_genesis, merged_at_genesis, parse_genesis};
