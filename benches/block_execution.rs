@@ -5,9 +5,15 @@
 //! what the block's import waits for (staging its writes, served from memory at once); the
 //! RocksDB write that follows on the store's background thread is reported apart ("disk
 //! write", measured by waiting for it after each block, so it does not overlap the next one).
+//! "Whole build" is the wall time of `build_block` (execution, all roots, header), the figure to
+//! compare across versions: the phases above are measured inside it.
 //!
 //! `cargo bench --bench block_execution` (release profile). `FASTEVM_BENCH_ACCOUNTS=10000` limits
 //! the run to one state size; `FASTEVM_BENCH_BLOCKS` sets blocks per case (default 5).
+
+/// The `fastevm` binary's allocator, so that figures match the node.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 use alloy_consensus::TxEnvelope;
 use alloy_evm::{eth::EthEvmFactory, Evm, EvmEnv, EvmFactory, FromRecoveredTx};
@@ -187,7 +193,8 @@ fn run_case(accounts: u64, workload: Workload, blocks: u64) {
     let all_txs: Vec<_> = (0..blocks)
         .map(|n| block_txs(workload, accounts, n, &mut rng))
         .collect();
-    let (mut exec, mut root, mut commit, mut disk, mut gas) = (
+    let (mut build, mut exec, mut root, mut commit, mut disk, mut gas) = (
+        Duration::ZERO,
         Duration::ZERO,
         Duration::ZERO,
         Duration::ZERO,
@@ -205,7 +212,10 @@ fn run_case(accounts: u64, workload: Workload, blocks: u64) {
             gas_limit: None,
             extra_data: Bytes::new(),
         };
-        let built = chain.build_block(head, &attrs, txs.clone()).unwrap();
+        let txs = txs.clone();
+        let started = Instant::now();
+        let built = chain.build_block(head, &attrs, txs).unwrap();
+        build += started.elapsed();
         assert!(
             built.skipped.is_empty(),
             "benchmark transactions must all execute: {:?}",
@@ -227,7 +237,7 @@ fn run_case(accounts: u64, workload: Workload, blocks: u64) {
     let mgas = |d: Duration| gas as f64 / 1e6 / d.as_secs_f64();
     let total = exec + root + commit;
     println!(
-        "{:>9} accounts | {:<14} | setup {:>7.0} ms | per block: execute {:>7.2} ms, state root {:>7.2} ms, commit {:>6.2} ms, total {:>7.2} ms (+ disk write {:>6.2} ms in the background) | {:>6.1} Mgas/s execute, {:>6.1} Mgas/s total | bare revm {:>7.2} ms/block {:>6.1} Mgas/s | execute/revm {:.2}x, total/revm {:.2}x",
+        "{:>9} accounts | {:<14} | setup {:>7.0} ms | per block: execute {:>7.2} ms, state root {:>7.2} ms, commit {:>6.2} ms, total {:>7.2} ms (whole build {:>7.2} ms + commit {:>6.2} ms = {:>7.2} ms; + disk write {:>6.2} ms in the background) | {:>6.1} Mgas/s execute, {:>6.1} Mgas/s total | bare revm {:>7.2} ms/block {:>6.1} Mgas/s | execute/revm {:.2}x, total/revm {:.2}x",
         accounts,
         format!("{workload:?}"),
         ms(setup),
@@ -235,6 +245,9 @@ fn run_case(accounts: u64, workload: Workload, blocks: u64) {
         per(root),
         per(commit),
         per(total),
+        per(build),
+        per(commit),
+        per(build + commit),
         per(disk),
         mgas(exec),
         mgas(total),
