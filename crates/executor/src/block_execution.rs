@@ -3,7 +3,7 @@
 //! over the state after the parent block, and turning the result into a state diff and root.
 
 use crate::{
-    body_roots::{beside, BodyRoots, PARALLEL_BODY_ROOTS_MIN_TXS},
+    body_roots::{BodyRoots, PARALLEL_BODY_ROOTS_MIN_TXS},
     state_db::StateAtBlock,
     state_root::{apply_diff, bundle_to_diff, StateRootUpdate},
     trie_prefetch::{prefetch_while, Prefetch, PREFETCH_MIN_TXS},
@@ -311,15 +311,18 @@ fn execute_on(
     prefetch.stop();
     let executed = std::time::Instant::now();
     let receipts = result.receipts;
-    let (body_roots, state) = beside(
-        included.len() >= PARALLEL_BODY_ROOTS_MIN_TXS,
-        || BodyRoots::of(&included, &receipts),
-        || -> Result<_, ExecutorError> {
-            let mut diff = bundle_to_diff(&bundle, &parent_state)?;
-            let root = apply_diff(store, tries, parent.state_root, &mut diff)?;
-            Ok((diff, root))
-        },
-    );
+    let state_root = || -> Result<_, ExecutorError> {
+        let mut diff = bundle_to_diff(&bundle, &parent_state)?;
+        let root = apply_diff(store, tries, parent.state_root, &mut diff)?;
+        Ok((diff, root))
+    };
+    let body_roots = || BodyRoots::of(&included, &receipts);
+    let (state, body_roots) =
+        if included.len() >= PARALLEL_BODY_ROOTS_MIN_TXS && *fastevm_trie::CORES > 1 {
+            fastevm_trie::on_two_threads(state_root, body_roots)
+        } else {
+            (state_root(), body_roots())
+        };
     let (diff, root) = state?;
     let timings = ExecutionTimings {
         execute: executed - started,

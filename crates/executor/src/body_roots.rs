@@ -1,7 +1,7 @@
 //! The roots a block's header commits to besides the state root: the transactions root, the
 //! receipts root and the logs bloom. They depend only on the executed transactions and their
 //! receipts, so they are computed on a second thread while the state root is computed on the
-//! first ([`beside`]): for 1,000 transfers the two tries are ~2 ms of hashing that no longer sit
+//! first (`fastevm_trie::on_two_threads`): for 1,000 transfers the two tries are ~2 ms of hashing that no longer sit
 //! after the state root.
 
 use alloy_consensus::{proofs::ordered_trie_root_with_encoder, ReceiptEnvelope, TxEnvelope};
@@ -36,42 +36,6 @@ impl BodyRoots {
             logs_bloom: crate::logs_bloom(receipts),
         }
     }
-}
-
-/// Runs `side` on a second thread while `main` runs on this one when `parallel` is set (and a
-/// thread can be had), else one after the other. A panic in `side` is raised again here.
-pub(crate) fn beside<S, M>(
-    parallel: bool,
-    side: impl FnOnce() -> S + Send,
-    main: impl FnOnce() -> M,
-) -> (S, M)
-where
-    S: Send,
-{
-    if !parallel {
-        let side = side();
-        return (side, main());
-    }
-    // The thread takes `side` from here; when no thread can be started it is still here.
-    let side = parking_lot::Mutex::new(Some(side));
-    std::thread::scope(|scope| {
-        let spawned = std::thread::Builder::new()
-            .name("body-roots".into())
-            .spawn_scoped(scope, || side.lock().take().map(|side| side()));
-        let main = main();
-        let ran = match spawned {
-            Ok(handle) => handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            Err(_) => None,
-        };
-        let side = match (ran, side.lock().take()) {
-            (Some(result), _) => result,
-            (None, Some(side)) => side(),
-            (None, None) => unreachable!("the thread took the side computation and returned it"),
-        };
-        (side, main)
-    })
 }
 
 #[cfg(test)]
@@ -137,20 +101,5 @@ mod tests {
             BodyRoots::of(&transactions(3), &receipts(3)),
             BodyRoots::of(&transactions(4), &receipts(4))
         );
-    }
-
-    #[test]
-    fn beside_returns_both_results_in_parallel_or_not() {
-        for parallel in [false, true] {
-            let (side, main) = beside(parallel, || 6 * 7, || "main");
-            assert_eq!((side, main), (42, "main"));
-        }
-    }
-
-    #[test]
-    fn a_panic_on_the_side_is_raised_again() {
-        let caught =
-            std::panic::catch_unwind(|| beside(true, || -> u8 { panic!("side failed") }, || ()));
-        assert!(caught.is_err());
     }
 }

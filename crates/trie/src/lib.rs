@@ -30,7 +30,7 @@ mod test_utils;
 pub use alloy_trie::EMPTY_ROOT_HASH;
 pub use build::build_from_leaves;
 pub use error::TrieError;
-pub use parallel::{apply_changes_parallel, PARALLEL_MIN_CHANGES};
+pub use parallel::{apply_changes_parallel, on_two_threads, CORES, PARALLEL_MIN_CHANGES};
 pub use read::{get, proof};
 pub use sparse::SparseTrie;
 pub use store::{MemoryNodeStore, NodeStore, OverlayNodeStore};

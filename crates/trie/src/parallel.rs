@@ -33,7 +33,7 @@ pub fn apply_changes_parallel<S: NodeStore + Sync + ?Sized>(
 }
 
 /// Cores this process may use, read once.
-pub(crate) static CORES: std::sync::LazyLock<usize> =
+pub static CORES: std::sync::LazyLock<usize> =
     std::sync::LazyLock::new(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
 
 /// Splits `jobs` where about half of the total `weight` is on each side; returns the second
@@ -52,7 +52,8 @@ pub(crate) fn split_in_halves<T>(jobs: &mut Vec<T>, weight: impl Fn(&T) -> usize
 }
 
 /// Runs `first` here and `second` on a scoped thread; a panic on that thread is resumed here.
-pub(crate) fn on_two_threads<A: Send, B: Send>(
+/// (Also used by the executor to hash a block's body roots beside its state root.)
+pub fn on_two_threads<A: Send, B: Send>(
     first: impl FnOnce() -> A,
     second: impl FnOnce() -> B + Send,
 ) -> (A, B) {
@@ -168,5 +169,17 @@ mod tests {
             root = serial.root;
         }
         assert_eq!(root, EMPTY_ROOT_HASH);
+    }
+
+    #[test]
+    fn on_two_threads_returns_both_results() {
+        assert_eq!(on_two_threads(|| "here", || 6 * 7), ("here", 42));
+    }
+
+    #[test]
+    fn a_panic_on_the_second_thread_is_raised_again() {
+        let caught =
+            std::panic::catch_unwind(|| on_two_threads(|| (), || -> u8 { panic!("side failed") }));
+        assert!(caught.is_err());
     }
 }
